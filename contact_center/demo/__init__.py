@@ -1,0 +1,1 @@
+"""The demo: an organisation, its users, customers and tickets (`manage.py seed_demo`)."""
