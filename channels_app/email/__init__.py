@@ -1,0 +1,13 @@
+"""The email channel.
+
+parse.py       raw RFC 822 bytes → ParsedEmail (pure; charsets, RFC 2047/2231, quotes, noise markers; never raises)
+threads.py     subject prefixes, [#number] references, reply chains (pure)
+loops.py       when an automatic acknowledgement is allowed (pure)
+inbound.py     email_ingest (→ ticketing.inbound.inbound_ingest, RawEmail, bounces, acknowledgements) and the IMAP
+               poller mailbox_poll: each message, its raw bytes and the mailbox's last UID commit together
+outbound.py    the outbox: queued email replies → OutboundEmail rows, claimed with a conditional UPDATE, sent with
+               aiosmtplib, retried with backoff, failures recorded on the ticket message
+connection.py  the mailbox "test connection" check (admin action and API)
+
+Worker duties (channels_app/duties.py): poll_mailboxes, send_email; commands: poll_mailboxes --once, send_email --once.
+"""
