@@ -1,0 +1,729 @@
+"""Routing actions: place a ticket in its queue, offer it, accept, decline, expire, sweep.
+
+Lock order, everywhere: Ticket row → TicketRouting row → AgentProfile / Offer rows.
+Accepting holds the ticket (FOR UPDATE, as ticketing's services do), its routing row
+and the agent's profile; making, declining, expiring or withdrawing an offer first
+takes the ticket's KEY SHARE lock (the one the offer's and event's foreign keys need
+at commit), then the routing row and one agent's profile.
+Capacity is counted under the profile lock, so two processes never both fill the
+last slot; an offer is accepted by a conditional UPDATE from pending.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import AgentProfile, Presence, User
+from routing.expressions import expression_parse, expression_skills
+from routing.models import Offer, OfferStatus, QueueRouting, RoutingDecision, TicketRouting
+from routing.publish import offer_event_record
+from routing.selection import AgentState, Tier, capacity_channel, rank, tier_for_team, tier_from_expression
+from routing.snapshot import CLOSED, agent_load, agents_snapshot
+from ticketing.models import Priority, Ticket
+from ticketing.services import ticket_assign
+
+logger = logging.getLogger(__name__)
+PRIORITY_RANK = {Priority.URGENT: 4, Priority.HIGH: 3, Priority.NORMAL: 2, Priority.LOW: 1}
+DECISION_CANDIDATES_KEPT = 15
+_routing_now = contextvars.ContextVar("routing_own_writes", default=False)
+
+
+@contextmanager
+def own_writes():
+    """Events routing causes itself (moving a ticket to its queue, assigning on accept) trigger no re-routing."""
+    token = _routing_now.set(True)
+    try:
+        yield
+    finally:
+        _routing_now.reset(token)
+
+
+def routing_busy() -> bool:
+    return _routing_now.get()
+
+
+# ---------------------------------------------------------------- queue matching
+
+
+def _language(code: str) -> str:
+    return (code or "").lower().split("-")[0]
+
+
+def rule_matches(rule: QueueRouting, ticket: Ticket, tags: set[str]) -> bool:
+    if rule.channels and ticket.channel not in rule.channels:
+        return False
+    if rule.languages and _language(ticket.language) not in {_language(x) for x in rule.languages}:
+        return False
+    if rule.priorities and ticket.priority not in rule.priorities:
+        return False
+    if rule.customer_tags and not tags & {t.lower() for t in rule.customer_tags}:
+        return False
+    company_ids = {c.id for c in rule.companies.all()}
+    return not company_ids or ticket.company_id in company_ids
+
+
+def rule_match(ticket: Ticket) -> QueueRouting | None:
+    """The first active rule (by queue priority) whose conditions the ticket meets."""
+    tags = {t.lower() for t in ticket.tags.values_list("name", flat=True)}
+    tags |= {t.lower() for t in ticket.customer.tags.values_list("name", flat=True)}
+    for rule in QueueRouting.objects.filter(is_active=True).prefetch_related("companies").select_related("queue"):
+        if rule_matches(rule, ticket, tags):
+            return rule
+    return None
+
+
+def _routing_ensure(ticket: Ticket) -> TicketRouting:
+    """First time routing sees a ticket: move it to the queue whose conditions it meets."""
+    existing = TicketRouting.objects.filter(pk=ticket.pk).first()
+    if existing is not None:
+        return existing
+    rule = None
+    if ticket.assignee_id is None and ticket.is_open and _placement_open(ticket):
+        rule = rule_match(ticket)
+        if rule is not None and rule.queue_id != ticket.queue_id:
+            with own_writes():
+                ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
+    routing, _created = TicketRouting.objects.get_or_create(ticket_id=ticket.pk, defaults={"rule": rule})
+    return routing
+
+
+def _placement_open(ticket: Ticket) -> bool:
+    """The rules place tickets that arrive in no queue, the default queue or a queue without routing;
+    a ticket put in a routed queue on purpose (API, a mailbox's queue) stays there."""
+    if ticket.queue_id is None or ticket.queue.is_default:
+        return True
+    return not QueueRouting.objects.filter(queue_id=ticket.queue_id, is_active=True).exists()
+
+
+def _queue_rule(ticket: Ticket) -> QueueRouting | None:
+    if ticket.queue_id is None:
+        return None
+    return QueueRouting.objects.filter(queue_id=ticket.queue_id, is_active=True).select_related("queue").first()
+
+
+# ---------------------------------------------------------------- selection
+
+
+def rule_tiers(rule: QueueRouting) -> list[Tier]:
+    tree = expression_parse(rule.target)
+    tiers = [
+        tier_from_expression(_("the queue target"), 0, tree)
+        if tree is not None
+        else tier_for_team(_("the queue's team"), rule.queue.team_id)
+    ]
+    for step in rule.steps.all():
+        label = _("step %(position)d (after %(seconds)d s)") % {
+            "position": step.position,
+            "seconds": step.after_seconds,
+        }
+        tiers.append(tier_from_expression(label, step.after_seconds, expression_parse(step.target)))
+    return tiers
+
+
+def rule_ranking_skills(rule: QueueRouting) -> list[str]:
+    if rule.skill_id:
+        return [rule.skill.code]
+    return sorted(expression_skills(expression_parse(rule.target)))
+
+
+@dataclass
+class RuleView:
+    rule: QueueRouting
+    tiers: list[Tier]
+    skills: list[str]
+    matches: dict = field(default_factory=dict)  # agent id → tiers matched (agents don't change within a sweep)
+
+
+def _rule_view(rule: QueueRouting, cache: dict | None = None) -> RuleView:
+    if cache is not None and rule.pk in cache:
+        return cache[rule.pk]
+    view = RuleView(rule, rule_tiers(rule), rule_ranking_skills(rule))
+    if cache is not None:
+        cache[rule.pk] = view
+    return view
+
+
+def _recently_missed(ticket_id: int, cooldown: int, now) -> set[int]:
+    since = now - dt.timedelta(seconds=cooldown)
+    return set(
+        Offer.objects.filter(
+            ticket_id=ticket_id,
+            status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
+            decided_at__gte=since,
+        ).values_list("agent_id", flat=True)
+    )
+
+
+def _decision(routing: TicketRouting, ticket: Ticket, view: RuleView, judged, waited: float, now):
+    """What was considered, unless it is the same picture as last time (the sweep looks every second):
+    an unsaved RoutingDecision and the routing row with its new signature, or None."""
+    reached = [tier.label for tier in view.tiers if tier.after_seconds <= waited]
+    eligible = [c.agent.id for c in judged if c.eligible]
+    signature = hashlib.sha256(repr((reached[-1], eligible[:10])).encode()).hexdigest()
+    if signature == routing.last_signature:
+        return None
+    routing.last_signature = signature
+    decision = RoutingDecision(
+        ticket_id=ticket.pk,
+        at=now,
+        queue_id=ticket.queue_id,
+        step=reached[-1],
+        candidates=[c.as_dict() for c in judged[:DECISION_CANDIDATES_KEPT]],
+    )
+    return decision, routing
+
+
+def _record_decision(routing: TicketRouting, ticket: Ticket, view: RuleView, judged, waited: float, now) -> None:
+    made = _decision(routing, ticket, view, judged, waited, now)
+    if made is not None:
+        made[0].save()
+        TicketRouting.objects.filter(pk=routing.pk).update(last_signature=routing.last_signature)
+
+
+# ---------------------------------------------------------------- offers
+
+
+def _ticket_key_share(ticket_id: int, *, skip_locked: bool = False) -> bool:
+    """Take the ticket row's KEY SHARE lock first (PostgreSQL): the lock the foreign-key checks of our
+    offer and event rows would take at commit anyway. Taken up front, it keeps the one lock order
+    (ticket → routing row → agent profile / offer rows) that offer_accept and ticketing's
+    SELECT … FOR UPDATE follow, so a decline or an expiry never deadlocks with an accept.
+    False when skip_locked and someone holds the ticket. SQLite serializes writers instead."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(_KEY_SHARE_SKIP_LOCKED if skip_locked else _KEY_SHARE, [ticket_id])
+        return cursor.fetchone() is not None
+
+
+_KEY_SHARE = f'SELECT 1 FROM "{Ticket._meta.db_table}" WHERE id = %s FOR KEY SHARE'  # noqa: S608 (a model's table)
+_KEY_SHARE_SKIP_LOCKED = _KEY_SHARE + " SKIP LOCKED"
+
+
+def _event(offer: Offer, ticket: Ticket, kind: str, actor=None) -> None:
+    offer_event_record(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        data={"offer": offer.pk, "expires_at": offer.expires_at.isoformat(), "queue": offer.queue_id},
+        notify=[offer.agent_id],
+    )
+
+
+def _stop_waiting(routing: TicketRouting, ticket: Ticket, reason_kind: str = "offer.withdrawn") -> None:
+    _ticket_key_share(ticket.pk)  # the lock order: ticket before its routing row
+    if routing.waiting_since is not None:
+        TicketRouting.objects.filter(pk=routing.pk).update(waiting_since=None)
+        routing.waiting_since = None
+    _offers_withdraw(Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING), ticket=ticket)
+
+
+def _offers_withdraw(offers, *, ticket: Ticket | None = None) -> list[int]:
+    """Withdraw pending offers (each by a conditional update); returns the tickets concerned."""
+    tickets = []
+    for offer in list(offers.select_related("ticket")):
+        with transaction.atomic():
+            _ticket_key_share(offer.ticket_id)
+            if Offer.objects.filter(pk=offer.pk, status=OfferStatus.PENDING).update(
+                status=OfferStatus.WITHDRAWN, decided_at=timezone.now()
+            ):
+                _event(offer, ticket or offer.ticket, "offer.withdrawn")
+                tickets.append(offer.ticket_id)
+    return tickets
+
+
+def _offer_try(ticket_id: int, agent: AgentState, rule: QueueRouting, *, skip_locked: bool) -> Offer | None:
+    """One short transaction: re-check the ticket and the agent under locks, then create the offer."""
+    with transaction.atomic():
+        if not _ticket_key_share(ticket_id, skip_locked=skip_locked):
+            return None
+        routing = TicketRouting.objects.select_for_update(skip_locked=skip_locked).filter(pk=ticket_id).first()
+        if routing is None or routing.waiting_since is None:
+            return None
+        ticket = Ticket.objects.get(pk=ticket_id)
+        if ticket.assignee_id is not None or not ticket.is_open:
+            return None
+        pending = Offer.objects.filter(ticket_id=ticket_id, status=OfferStatus.PENDING)
+        if pending.count() >= max(rule.ring_count, 1) or pending.filter(agent_id=agent.id).exists():
+            return None
+        profile = AgentProfile.objects.select_for_update().filter(user_id=agent.id).first()
+        channel = capacity_channel(ticket.channel)
+        if profile is None or profile.presence != Presence.ONLINE:
+            agent.presence = profile.presence if profile else Presence.OFFLINE
+            return None
+        load = agent_load(agent.id, channel)
+        agent.load[channel] = load
+        if load >= profile.capacity_for(channel):
+            return None
+        now = timezone.now()
+        offer = Offer.objects.create(
+            ticket_id=ticket_id,
+            agent_id=agent.id,
+            queue_id=ticket.queue_id,
+            channel=ticket.channel,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=rule.offer_timeout_seconds or 30),
+        )
+        _event(offer, ticket, "offer.created")
+        agent.load[channel] = load + 1
+        agent.last_offered_at = now
+        return offer
+
+
+def _offer_next(
+    routing: TicketRouting, *, agents: list[AgentState] | None = None, views: dict | None = None, sweep: bool = False
+) -> list[Offer]:
+    ticket = Ticket.objects.select_related("queue").get(pk=routing.pk)
+    rule = _queue_rule(ticket)
+    if rule is None or ticket.assignee_id is not None or not ticket.is_open:
+        with transaction.atomic():
+            _stop_waiting(routing, ticket)
+        return []
+    now = timezone.now()
+    if routing.waiting_since is None:
+        TicketRouting.objects.filter(pk=routing.pk, waiting_since__isnull=True).update(waiting_since=now, rule=rule)
+        routing.refresh_from_db()
+    if routing.rule_id != rule.pk:
+        TicketRouting.objects.filter(pk=routing.pk).update(rule=rule)
+    slots = max(rule.ring_count, 1) - Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).count()
+    if slots <= 0:
+        return []
+    view = _rule_view(rule, views)
+    if agents is None:
+        agents = agents_snapshot(with_last_offer=rule.strategy == "round_robin")
+    waited = (now - routing.waiting_since).total_seconds()
+    judged = rank(
+        agents,
+        tiers=view.tiers,
+        channel=ticket.channel,
+        ranking_skills=view.skills,
+        strategy=rule.strategy,
+        waited_seconds=waited,
+        excluded=_recently_missed(ticket.pk, rule.offer_timeout_seconds or 30, now),
+        now=now,
+    )
+    _record_decision(routing, ticket, view, judged, waited, now)
+    offers = []
+    for candidate in judged:
+        if not candidate.eligible or len(offers) >= slots:
+            break
+        try:
+            offer = _offer_try(ticket.pk, candidate.agent, rule, skip_locked=sweep)
+        except DatabaseError:  # a deadlock victim or busy database: the sweep tries again in a second
+            logger.warning("Offer of ticket %s to agent %s failed; will retry", ticket.pk, candidate.agent.id)
+            break
+        if offer is not None:
+            offers.append(offer)
+    return offers
+
+
+def ticket_route(ticket: Ticket) -> list[Offer]:
+    """Place the ticket in its queue (first time), then offer it to the best free agent(s) if it waits."""
+    ticket = Ticket.objects.select_related("customer", "queue").get(pk=ticket.pk)
+    routing = _routing_ensure(ticket)
+    if routing.waiting_since is None and ticket.assignee_id is None and ticket.is_open:
+        ticket.refresh_from_db(fields=["queue"])
+        rule = _queue_rule(ticket)
+        if rule is not None:
+            TicketRouting.objects.filter(pk=routing.pk, waiting_since__isnull=True).update(
+                waiting_since=timezone.now(), rule=rule
+            )
+            routing.refresh_from_db()
+    if _older_waiting(routing, ticket):
+        before = set(Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).values_list("pk", flat=True))
+        routing_sweep(limit=200)  # serve in order: older and higher-priority tickets first
+        return list(Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).exclude(pk__in=before))
+    return _offer_next(routing)
+
+
+def _older_waiting(routing: TicketRouting, ticket: Ticket) -> bool:
+    """Another ticket of the same queue waits longer with no offer: the sweep's order decides, not arrival."""
+    if ticket.queue_id is None:
+        return False
+    others = TicketRouting.objects.filter(waiting_since__isnull=False, ticket__queue_id=ticket.queue_id).exclude(
+        pk=ticket.pk
+    )
+    if routing.waiting_since is not None:
+        others = others.filter(waiting_since__lt=routing.waiting_since)
+    return others.exclude(ticket__offers__status=OfferStatus.PENDING).exists()
+
+
+def _offer_for(offer: Offer, *, lock_ticket: bool = True) -> tuple[Ticket, Offer]:
+    if not lock_ticket:
+        _ticket_key_share(offer.ticket_id)
+    ticket = (Ticket.objects.select_for_update() if lock_ticket else Ticket.objects).get(pk=offer.ticket_id)
+    TicketRouting.objects.select_for_update().filter(pk=ticket.pk).first()
+    return ticket, Offer.objects.get(pk=offer.pk)
+
+
+def _check_decidable(offer: Offer, agent: User, now) -> None:
+    if offer.agent_id != agent.pk:
+        raise ValidationError({"offer": [_("This offer was made to another agent.")]})
+    if offer.status == OfferStatus.EXPIRED or (offer.status == OfferStatus.PENDING and offer.expires_at <= now):
+        raise ValidationError({"offer": [_("This offer has expired.")]})
+    if offer.status != OfferStatus.PENDING:
+        raise ValidationError(
+            {"offer": [_("This offer was already %(status)s.") % {"status": OfferStatus(offer.status).label.lower()}]}
+        )
+
+
+def offer_accept(*, offer: Offer, agent: User) -> Ticket:
+    """The agent takes the ticket: at most once per offer, never over the agent's capacity."""
+    with transaction.atomic():
+        ticket, offer = _offer_for(offer)
+        now = timezone.now()
+        _check_decidable(offer, agent, now)
+        profile = AgentProfile.objects.select_for_update().filter(user_id=agent.pk).first()
+        if profile is None:
+            raise ValidationError({"offer": [_("%(name)s is not an agent.") % {"name": agent}]})
+        if ticket.assignee_id is not None or not ticket.is_open:
+            raise ValidationError({"offer": [_("This ticket has already been taken.")]})
+        channel = capacity_channel(ticket.channel)
+        if agent_load(agent.pk, channel, with_offers=False) >= profile.capacity_for(channel):
+            raise ValidationError(
+                {"offer": [_("You are at your %(channel)s capacity; finish a ticket first.") % {"channel": channel}]}
+            )
+        if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.PENDING).update(
+            status=OfferStatus.ACCEPTED, decided_at=now
+        ):
+            raise ValidationError({"offer": [_("This offer was already decided.")]})
+        offer.status, offer.decided_at = OfferStatus.ACCEPTED, now
+        with own_writes():
+            ticket = ticket_assign(ticket=ticket, agent=agent, by=agent)
+        _event(offer, ticket, "offer.accepted", actor=agent)
+        _offers_withdraw(
+            Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).exclude(pk=offer.pk), ticket=ticket
+        )
+        TicketRouting.objects.filter(pk=ticket.pk).update(
+            waiting_since=None, answered_at=Coalesce(F("answered_at"), Value(now))
+        )
+        return ticket
+
+
+def _missed_enough(agent_id: int, limit: int) -> bool:
+    """The agent's last `limit` offers since their last presence change were all declined or expired."""
+    if not limit:
+        return False
+    profile = AgentProfile.objects.filter(user_id=agent_id).first()
+    if profile is None or profile.presence != Presence.ONLINE:
+        return False
+    last = list(
+        Offer.objects.filter(
+            agent_id=agent_id,
+            decided_at__gte=profile.presence_changed_at,
+            status__in=[OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED],
+        )
+        .order_by("-decided_at", "-id")
+        .values_list("status", flat=True)[:limit]
+    )
+    return len(last) == limit and OfferStatus.ACCEPTED not in last
+
+
+def _after_miss(offer: Offer) -> None:
+    from accounts.services import agent_presence_set
+
+    rule = QueueRouting.objects.filter(queue_id=offer.queue_id).first()
+    limit = rule.max_missed_offers if rule else 3
+    if _missed_enough(offer.agent_id, limit):
+        agent_presence_set(agent=User.objects.get(pk=offer.agent_id), presence=Presence.AWAY)
+
+
+def offer_decline(*, offer: Offer, agent: User) -> Offer:
+    with transaction.atomic():
+        ticket, offer = _offer_for(offer, lock_ticket=False)
+        now = timezone.now()
+        _check_decidable(offer, agent, now)
+        if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.PENDING).update(
+            status=OfferStatus.DECLINED, decided_at=now
+        ):
+            raise ValidationError({"offer": [_("This offer was already decided.")]})
+        offer.status, offer.decided_at = OfferStatus.DECLINED, now
+        _event(offer, ticket, "offer.declined", actor=agent)
+    _after_miss(offer)
+    _route_later([offer.ticket_id])
+    return offer
+
+
+def offers_expire(*, limit: int = 500) -> int:
+    """Expire the pending offers whose time has come (each once, whichever worker gets it), then route again."""
+    now = timezone.now()
+    due = list(Offer.objects.filter(status=OfferStatus.PENDING, expires_at__lte=now).order_by("expires_at")[:limit])
+    expired = []
+    for offer in due:
+        with transaction.atomic():
+            _ticket_key_share(offer.ticket_id)
+            if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.PENDING).update(
+                status=OfferStatus.EXPIRED, decided_at=now
+            ):
+                continue
+            offer.status, offer.decided_at = OfferStatus.EXPIRED, now
+            _event(offer, Ticket.objects.get(pk=offer.ticket_id), "offer.expired")
+        expired.append(offer)
+    for offer in expired:
+        _after_miss(offer)
+    _route_later([offer.ticket_id for offer in expired])
+    return len(expired)
+
+
+def _route_later(ticket_ids) -> None:
+    """Route after the current transaction commits (now, when there is none)."""
+    ids = sorted(set(ticket_ids))
+    if ids:
+        transaction.on_commit(lambda: _route_ids(ids))
+
+
+def _route_ids(ticket_ids) -> None:
+    for ticket in Ticket.objects.filter(pk__in=ticket_ids):
+        try:
+            ticket_route(ticket)
+        except Exception:  # one ticket's trouble must not stop the others; the sweep retries
+            logger.exception("Routing ticket %s failed", ticket.pk)
+
+
+def _pending_count_subquery():
+    return (
+        Offer.objects.filter(ticket_id=OuterRef("pk"), status=OfferStatus.PENDING)
+        .order_by()
+        .values("ticket_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+
+
+def waiting_tickets():
+    """Waiting tickets in service order: queue priority, ticket priority, SLA due time, age."""
+    pending = _pending_count_subquery()
+    priority_rank = Case(
+        *(When(ticket__priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return (
+        TicketRouting.objects.filter(waiting_since__isnull=False, rule__isnull=False)
+        .annotate(pending=Coalesce(Subquery(pending, output_field=IntegerField()), 0), prank=priority_rank)
+        .filter(Q(pending__lt=F("rule__ring_count")) | Q(pending=0))
+        .order_by(
+            F("rule__priority").desc(),
+            F("prank").desc(),
+            F("ticket__first_response_due_at").asc(nulls_last=True),
+            "waiting_since",
+            "pk",
+        )
+    )
+
+
+def routing_sweep(*, limit: int = 1000, batch: int = 50) -> int:
+    """Offer waiting tickets to free agents in the service order; returns offers made.
+
+    Safety net for missed triggers (a crash between commit and on_commit) and the
+    clock of the overflow steps. Works in transactions of `batch` tickets; rows another
+    process holds are skipped (SKIP LOCKED), so several workers share the work.
+    Stops early once no agent has free capacity.
+    """
+    if not QueueRouting.objects.filter(is_active=True).exists():
+        return 0  # nothing is routed here
+    made = 0
+    # Tickets routing never saw: their trigger was lost (a crash between commit and on_commit).
+    # Only recent ones, so the scan stays on the updated_at index and old history is left alone.
+    recent = timezone.now() - dt.timedelta(hours=1)
+    orphans = Ticket.objects.filter(assignee__isnull=True, routing__isnull=True, updated_at__gte=recent).exclude(
+        status__in=CLOSED
+    )
+    for ticket in orphans.order_by("id")[:100]:
+        try:
+            made += len(ticket_route(ticket))
+        except Exception:
+            logger.exception("Routing ticket %s failed", ticket.pk)
+    agents = agents_snapshot(with_last_offer=QueueRouting.objects.filter(strategy="round_robin").exists())
+    free = _free_channels(agents)
+    if not free:
+        return made
+    rows = list(waiting_tickets().values_list("pk", "ticket__channel", "ticket__queue_id")[:limit])
+    rules = {
+        r.queue_id: _rule_view(r)
+        for r in QueueRouting.objects.filter(is_active=True, queue_id__in={row[2] for row in rows})
+        .select_related("queue", "skill")
+        .prefetch_related("steps")
+    }
+    now = timezone.now()
+    longest = max((v.rule.offer_timeout_seconds or 30 for v in rules.values()), default=30)
+    missed: dict[int, set[int]] = {}
+    for ticket_id, agent_id in Offer.objects.filter(
+        ticket_id__in=[row[0] for row in rows],
+        status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
+        decided_at__gte=now - dt.timedelta(seconds=longest),
+    ).values_list("ticket_id", "agent_id"):
+        missed.setdefault(ticket_id, set()).add(agent_id)
+    for start in range(0, len(rows), batch):
+        if not free:
+            break
+        chunk = [row for row in rows[start : start + batch] if capacity_channel(row[1]) in free and row[2] in rules]
+        if not chunk:
+            continue
+        try:
+            made += _sweep_batch(chunk, rules, agents, missed)
+        except DatabaseError:  # busy or a deadlock victim: the next round (a second later) goes on
+            logger.warning("A routing sweep batch failed; retrying next round", exc_info=True)
+        free = _free_channels(agents)
+    return made
+
+
+def _sweep_batch(chunk, rules: dict[int, RuleView], agents: list[AgentState], missed: dict[int, set[int]]) -> int:
+    """One transaction: lock each waiting ticket's routing row and the chosen agents' profiles
+    (SKIP LOCKED: never wait, never deadlock), count loads under those locks, make the offers."""
+    made = 0
+    locked: dict[int, AgentProfile | None] = {}  # profile rows this transaction holds (None: not available)
+    counted: set[tuple[int, str]] = set()  # (agent, channel) loads counted under the lock
+    decisions = []
+    pending_offers = _pending_count_subquery()
+    with transaction.atomic():
+        now = timezone.now()
+        for ticket_id, _channel, queue_id in chunk:
+            view = rules[queue_id]
+            rule = view.rule
+            if not _ticket_key_share(ticket_id, skip_locked=True):
+                continue  # being accepted, assigned or answered right now
+            routing = (
+                TicketRouting.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("ticket")
+                .annotate(pending_count=Coalesce(Subquery(pending_offers, output_field=IntegerField()), 0))
+                .filter(pk=ticket_id, waiting_since__isnull=False)
+                .first()
+            )
+            if routing is None:
+                continue
+            ticket = routing.ticket
+            if ticket.assignee_id is not None or not ticket.is_open or ticket.queue_id != queue_id:
+                continue
+            if routing.pending_count >= max(rule.ring_count, 1):
+                continue
+            pending = set()
+            if routing.pending_count:  # ringing several agents: don't ring the same one twice
+                pending = set(
+                    Offer.objects.filter(ticket_id=ticket_id, status=OfferStatus.PENDING).values_list(
+                        "agent_id", flat=True
+                    )
+                )
+            slots = max(rule.ring_count, 1) - len(pending)
+            if slots <= 0:
+                continue
+            waited = (now - routing.waiting_since).total_seconds()
+            judged = rank(
+                agents,
+                tiers=view.tiers,
+                channel=ticket.channel,
+                ranking_skills=view.skills,
+                strategy=rule.strategy,
+                waited_seconds=waited,
+                excluded=missed.get(ticket_id, set()) | pending,
+                now=now,
+                match_cache=view.matches,
+            )
+            decision = _decision(routing, ticket, view, judged, waited, now)
+            if decision is not None:
+                decisions.append(decision)
+            channel = capacity_channel(ticket.channel)
+            for candidate in judged:
+                if not candidate.eligible or slots <= 0:
+                    break
+                agent = candidate.agent
+                if agent.id not in locked:
+                    locked[agent.id] = (
+                        AgentProfile.objects.select_for_update(skip_locked=True).filter(user_id=agent.id).first()
+                    )
+                profile = locked[agent.id]
+                if profile is None:
+                    continue  # another process is deciding for this agent right now
+                if profile.presence != Presence.ONLINE:
+                    agent.presence = profile.presence
+                    continue
+                if (agent.id, channel) not in counted:
+                    agent.load[channel] = agent_load(agent.id, channel)
+                    counted.add((agent.id, channel))
+                if agent.load.get(channel, 0) >= profile.capacity_for(channel):
+                    continue
+                offer = Offer.objects.create(
+                    ticket_id=ticket_id,
+                    agent_id=agent.id,
+                    queue_id=queue_id,
+                    channel=ticket.channel,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(seconds=rule.offer_timeout_seconds or 30),
+                )
+                _event(offer, ticket, "offer.created")
+                agent.load[channel] = agent.load.get(channel, 0) + 1
+                agent.last_offered_at = now
+                slots -= 1
+                made += 1
+        if decisions:
+            RoutingDecision.objects.bulk_create([d for d, _ in decisions])
+            TicketRouting.objects.bulk_update([r for _, r in decisions], ["last_signature"])
+    return made
+
+
+def _free_channels(agents: list[AgentState]) -> set[str]:
+    return {c for a in agents if a.presence == Presence.ONLINE for c in a.capacity if a.free(c) > 0}
+
+
+def waiting_route_for_agent() -> int:
+    """An agent became free (online, finished a ticket): serve the waiting tickets."""
+    return routing_sweep(limit=200)
+
+
+def agent_offline_handle(*, agent_id: int, presence: str) -> None:
+    """Away or offline: pending offers go back; offline also returns open chats when their queue says so."""
+    tickets = _offers_withdraw(Offer.objects.filter(agent_id=agent_id, status=OfferStatus.PENDING))
+    if presence == Presence.OFFLINE:
+        returning = QueueRouting.objects.filter(return_chats_on_offline=True).values_list("queue_id", flat=True)
+        chats = Ticket.objects.filter(assignee_id=agent_id, channel="chat", queue_id__in=list(returning)).exclude(
+            status__in=CLOSED
+        )
+        for ticket in chats:
+            ticket_assign(ticket=ticket, agent=None, by=None)  # the event re-routes it
+    _route_ids(tickets)
+
+
+def ticket_transfer(*, ticket: Ticket, by: User, queue=None, agent: User | None = None) -> Ticket:
+    """An agent hands their ticket on: to a queue (it waits there and is routed again) or to a
+    colleague (who gets an offer, within their capacity). Supervisors assign directly."""
+    from django.core.exceptions import PermissionDenied
+
+    if (queue is None) == (agent is None):
+        raise ValidationError({"non_field_errors": [_("Transfer to a queue or to an agent.")]})
+    supervises = by.has_perm("ticketing.assign_any_ticket")
+    if not supervises and ticket.assignee_id != by.pk:
+        raise PermissionDenied(_("Only the ticket's assignee or a supervisor may transfer it."))
+    if queue is not None:
+        return ticket_assign(ticket=ticket, agent=None, by=by, queue=queue)
+    if supervises:
+        return ticket_assign(ticket=ticket, agent=agent, by=by)
+    with transaction.atomic():
+        with own_writes():
+            ticket = ticket_assign(ticket=ticket, agent=None, by=by)
+        routing = _routing_ensure(ticket)
+        TicketRouting.objects.filter(pk=routing.pk).update(waiting_since=timezone.now())
+        rule = _queue_rule(ticket)
+        timeout = rule.offer_timeout_seconds if rule else 30
+        state = next((a for a in agents_snapshot() if a.id == agent.pk), None)
+        offer = None
+        if state is not None and state.presence == Presence.ONLINE:
+            terms = QueueRouting(ring_count=1, offer_timeout_seconds=timeout)
+            offer = _offer_try(ticket.pk, state, terms, skip_locked=False)
+        if offer is None:
+            raise ValidationError(
+                {"agent": [_("%(name)s is not online or has no free capacity for this ticket.") % {"name": agent}]}
+            )
+    return Ticket.objects.get(pk=ticket.pk)
