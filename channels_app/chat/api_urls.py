@@ -1,0 +1,3 @@
+"""Chat widget configuration API (issue 4)."""
+
+urlpatterns: list = []
