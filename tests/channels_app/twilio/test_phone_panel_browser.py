@@ -1,0 +1,54 @@
+"""The console's phone panel (channels_app/static/channels_app/phone.js) in Chromium: the ticket's
+calls, the agent's own number, click-to-call through the real twilio client against the fake,
+call state from console events."""
+
+import pytest
+
+from channels_app.twilio.models import Call
+from tests.channels_app.twilio.helpers import CALLER, call_params, new_sid, post
+from tests.factories import PASSWORD
+from tests.frontend.conftest import off_the_event_loop
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_agent_calls_the_customer_back_from_the_phone_panel(org, line, fake_twilio, client, open_browser, screenshot):
+    sid = new_sid("CA")
+    off_the_event_loop(post, client, "/webhooks/twilio/voice/menu/?lang=zh", call_params(sid, Digits="2"))
+    ticket = Call.objects.get(sid=sid).ticket
+
+    page = open_browser(locale="en-US")
+    page.goto("/login/")
+    page.fill("#id_username", "agent_zh")
+    page.fill("#id_password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.add_script_tag(url="/static/channels_app/phone.js")
+    page.evaluate(
+        "id => { const d = document.createElement('div'); d.id = 'phone'; document.body.prepend(d);"
+        " window.PhonePanel.mount(d, {ticketId: id}); }",
+        ticket.pk,
+    )
+    calls = page.locator("#phone .phone-calls li")
+    calls.first.wait_for()
+    assert f"Inbound · {CALLER}" in calls.first.inner_text()
+
+    page.get_by_role("button", name="Call the customer").click()
+    page.locator("#phone .phone-status").filter(has_text="Set your own phone number first").wait_for()
+    page.fill("#phone input[name=number]", "139 0013 9000")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#phone .phone-status").filter(has_text="Saved.").wait_for()
+    assert page.input_value("#phone input[name=number]") == "+8613900139000"
+
+    page.get_by_role("button", name="Call the customer").click()
+    page.locator("#phone .phone-calls li", has_text="Outbound").wait_for()
+    (created,) = fake_twilio.of("calls.create")
+    assert created.value("To") == "+8613900139000"
+
+    page.evaluate(
+        "id => window.dispatchEvent(new CustomEvent('console:ticket-event', {detail: "
+        "{kind: 'call.completed', ticket: {id: id}, data: {duration: 95}}}))",
+        ticket.pk,
+    )
+    assert page.locator("#phone .phone-status").inner_text() == "Call ended (1:35)"
+    screenshot(page, "phone-panel-en")

@@ -1,0 +1,206 @@
+"""Routing services on a real database: placing, offering, accepting, declining, expiring, overflow."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.models import AgentProfile, Presence
+from accounts.services import agent_presence_set
+from routing.models import Offer, OfferStatus, RoutingDecision, TicketRouting
+from routing.services import offer_accept, offer_decline, offers_expire, routing_sweep, ticket_route
+from tests import factories
+from tests.routing.helpers import capacity, routed_queue, skill
+from ticketing.models import Status, TicketEvent
+from ticketing.services import ticket_assign, ticket_change_status
+
+ZH_BILLING = 'billing >= 3 and "zh" in languages'
+
+
+@pytest.fixture
+def billing(org):
+    skill(org.agent_zh, "billing", 5)
+    skill(org.agent_en, "billing", 2)
+    factories.queue("Default", team_=org.billing_team, is_default=True)
+    return routed_queue(org.billing_team, target=ZH_BILLING, languages=["zh"], channels=["email"], priority=5)
+
+
+def pending(ticket):
+    return list(Offer.objects.filter(ticket=ticket, status=OfferStatus.PENDING).values_list("agent_id", flat=True))
+
+
+def test_a_chinese_billing_email_is_placed_in_its_queue_and_offered_to_the_zh_billing_agent(org, billing):
+    ticket = factories.ticket(channel="email", language="zh")
+    ticket_route(ticket)
+    ticket.refresh_from_db()
+    assert ticket.queue == billing.queue
+    assert pending(ticket) == [org.agent_zh.id]
+    event = TicketEvent.objects.get(ticket=ticket, kind="offer.created")
+    assert event.data["notify"] == [org.agent_zh.id] and event.data["queue"] == billing.queue_id
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is not None
+
+
+def test_the_offer_is_made_when_the_ticket_is_committed(org, billing, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = factories.ticket(channel="email", language="zh")
+    assert pending(ticket) == [org.agent_zh.id]
+
+
+def test_accept_assigns_once_and_a_second_accept_is_refused(org, billing):
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    assert offer_accept(offer=offer, agent=org.agent_zh).assignee == org.agent_zh
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is None
+    with pytest.raises(ValidationError, match="already accepted"):
+        offer_accept(offer=offer, agent=org.agent_zh)
+    assert TicketEvent.objects.filter(ticket=ticket, kind="offer.accepted").count() == 1
+
+
+def test_someone_elses_or_expired_offer_cannot_be_accepted(org, billing):
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    with pytest.raises(ValidationError, match="another agent"):
+        offer_accept(offer=offer, agent=org.agent_en)
+    Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    with pytest.raises(ValidationError, match="expired"):
+        offer_accept(offer=offer, agent=org.agent_zh)
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+
+
+def test_decline_moves_on_to_the_next_agent_once_the_target_widens(org, billing):
+    skill(org.agent_en, "billing", 3)
+    AgentProfile.objects.filter(user=org.agent_en).update(languages=["zh", "en"])
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    assert offer.agent == org.agent_zh
+    offer_decline(offer=offer, agent=org.agent_zh)
+    ticket_route(ticket)
+    assert pending(ticket) == [org.agent_en.id]
+
+
+def test_an_expired_offer_goes_to_the_next_agent(org, billing):
+    skill(org.agent_en, "billing", 3)
+    AgentProfile.objects.filter(user=org.agent_en).update(languages=["zh"])
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert offers_expire() == 1
+    ticket_route(ticket)
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.EXPIRED
+    assert pending(ticket) == [org.agent_en.id]
+    assert TicketEvent.objects.filter(ticket=ticket, kind="offer.expired", data__notify=[org.agent_zh.id]).exists()
+
+
+def test_capacity_is_never_exceeded_and_the_ticket_waits(org, billing):
+    capacity(org.agent_zh, email=1)
+    first = factories.ticket(channel="email", language="zh")
+    second = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(first)
+    assert ticket_route(second) == []  # the pending offer holds the one slot
+    offer_accept(offer=offer, agent=org.agent_zh)
+    assert routing_sweep() == 0
+    assert TicketRouting.objects.get(pk=second.pk).waiting_since is not None
+    ticket_change_status(ticket=first, status=Status.SOLVED, by=org.agent_zh)
+    assert routing_sweep() == 1 and pending(second) == [org.agent_zh.id]
+
+
+def test_when_the_queue_agents_are_busy_the_ticket_overflows_after_the_step_wait(org):
+    skill(org.agent_zh, "billing", 5)
+    skill(org.agent_en, "billing", 1)
+    rule = routed_queue(org.billing_team, target="billing >= 3", steps=[(60, "billing >= 1")])
+    capacity(org.agent_zh, email=0)
+    ticket = factories.ticket(channel="email", queue_=rule.queue)
+    assert ticket_route(ticket) == []
+    TicketRouting.objects.filter(pk=ticket.pk).update(waiting_since=timezone.now() - dt.timedelta(seconds=61))
+    assert routing_sweep() == 1
+    assert pending(ticket) == [org.agent_en.id]
+    steps = list(RoutingDecision.objects.filter(ticket=ticket).values_list("step", flat=True))
+    assert steps[0] == "the queue target" and steps[-1].startswith("step 1")
+
+
+def test_an_agent_who_misses_offers_in_a_row_is_set_away(org, billing):
+    billing.max_missed_offers = 2
+    billing.save()
+    for _ in range(2):
+        ticket = factories.ticket(channel="email", language="zh")
+        [offer] = ticket_route(ticket)
+        offer_decline(offer=offer, agent=org.agent_zh)
+    assert AgentProfile.objects.get(user=org.agent_zh).presence == Presence.AWAY
+
+
+def test_going_offline_withdraws_offers_and_returns_chats(org, billing, django_capture_on_commit_callbacks):
+    billing.channels, billing.return_chats_on_offline = ["email", "chat"], True
+    billing.save()
+    email = factories.ticket(channel="email", language="zh")
+    chat = factories.ticket(channel="chat", language="zh")
+    [offer] = ticket_route(email)
+    [chat_offer] = ticket_route(chat)
+    offer_accept(offer=chat_offer, agent=org.agent_zh)
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_presence_set(agent=org.agent_zh, presence=Presence.OFFLINE)
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.WITHDRAWN
+    chat.refresh_from_db()
+    assert chat.assignee is None
+    assert TicketRouting.objects.get(pk=chat.pk).waiting_since is not None
+
+
+def test_supervisor_assignment_stops_waiting_and_a_transfer_to_a_queue_reroutes(
+    org, billing, django_capture_on_commit_callbacks
+):
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, agent=org.agent_en, by=org.supervisor)
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.WITHDRAWN
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is None
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, agent=None, by=org.supervisor, queue=billing.queue)
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is not None
+    assert pending(ticket) == [org.agent_zh.id]
+
+
+def test_ring_several_at_once_first_accept_wins(org, billing):
+    billing.ring_count, billing.target, billing.channels = 2, "billing >= 1", ["chat"]
+    billing.save()
+    ticket = factories.ticket(channel="chat", language="zh")
+    offers = ticket_route(ticket)
+    assert {o.agent_id for o in offers} == {org.agent_zh.id, org.agent_en.id}
+    winner = next(o for o in offers if o.agent_id == org.agent_en.id)
+    loser = next(o for o in offers if o.agent_id == org.agent_zh.id)
+    offer_accept(offer=winner, agent=org.agent_en)
+    assert Offer.objects.get(pk=loser.pk).status == OfferStatus.WITHDRAWN
+    with pytest.raises(ValidationError):
+        offer_accept(offer=loser, agent=org.agent_zh)
+
+
+def test_a_ticket_of_a_queue_without_routing_is_left_alone(org):
+    ticket = factories.ticket(channel="email")
+    assert ticket_route(ticket) == []
+    assert not Offer.objects.exists()
+
+
+def test_the_sweep_routes_a_ticket_whose_trigger_was_lost(org, billing):
+    ticket = factories.ticket(channel="email", language="zh")  # no on_commit here: as if the process died
+    assert not TicketRouting.objects.filter(pk=ticket.pk).exists()
+    assert routing_sweep() == 1
+    assert pending(ticket) == [org.agent_zh.id]
+
+
+def test_a_new_ticket_does_not_jump_ahead_of_an_older_waiting_one(org, billing):
+    capacity(org.agent_zh, email=0)
+    older = factories.ticket(channel="email", language="zh")
+    assert ticket_route(older) == []
+    capacity(org.agent_zh, email=1)
+    newer = factories.ticket(channel="email", language="zh")
+    assert ticket_route(newer) == []
+    assert pending(older) == [org.agent_zh.id]
+
+
+def test_a_ticket_put_in_a_routed_queue_on_purpose_stays_there(org, billing):
+    other = routed_queue(org.tech_team, target="billing >= 1")
+    ticket = factories.ticket(channel="email", language="zh", queue_=other.queue)
+    ticket_route(ticket)
+    ticket.refresh_from_db()
+    assert ticket.queue == other.queue
