@@ -32,3 +32,10 @@ def line(queues):
     sales_skill, _created = Skill.objects.get_or_create(code="sales", defaults={"name": "Sales"})
     line.options.filter(digit="1").update(skill=sales_skill)
     return line
+
+
+@pytest.fixture(autouse=True)
+def english_business(settings):
+    """Twilio's webhooks carry no language: what they write on tickets is in the site's language
+    (LANGUAGE_CODE, zh-hans by default). These tests read it in English."""
+    settings.LANGUAGE_CODE = "en"

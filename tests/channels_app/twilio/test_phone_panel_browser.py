@@ -12,12 +12,16 @@ from tests.frontend.conftest import off_the_event_loop
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_agent_calls_the_customer_back_from_the_phone_panel(org, line, fake_twilio, client, open_browser, screenshot):
+def test_agent_calls_the_customer_back_from_the_phone_panel(
+    org, line, fake_twilio, client, open_browser, screenshot, site
+):
     sid = new_sid("CA")
     off_the_event_loop(post, client, "/webhooks/twilio/voice/menu/?lang=zh", call_params(sid, Digits="2"))
     ticket = Call.objects.get(sid=sid).ticket
 
     page = open_browser(locale="en-US")
+    # agent_zh works in Chinese; the language they chose in this browser wins over their profile.
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": site.url}])
     page.goto("/login/")
     page.fill("#id_username", "agent_zh")
     page.fill("#id_password", PASSWORD)
