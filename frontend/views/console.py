@@ -59,6 +59,12 @@ def _ticket(request, ticket_id: int) -> Ticket | None:
     return visible(request.user, Ticket).filter(pk=ticket_id).first()
 
 
+def _phone_line_exists() -> bool:
+    from channels_app.twilio.models import PhoneLine  # the phone channel is optional
+
+    return PhoneLine.objects.filter(active=True).exists()
+
+
 @login_required
 @require_GET
 def console(request):
@@ -70,6 +76,7 @@ def console(request):
         "priorities": Priority.choices,
         "channels": Channel.choices,
         "kb_panel": finders.find("knowledge_base/kb_panel.js") is not None,
+        "phone_panel": _phone_line_exists(),
         "max_attachment": settings.ATTACHMENT_MAX_BYTES,
         "console_config": {
             "userId": request.user.id,

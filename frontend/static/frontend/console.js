@@ -186,6 +186,7 @@
     } else if (/^offer\./.test(kind) && event.data && event.data.offer) {
       removeOffer(event.data.offer);
     }
+    if (window.PhonePanel) window.PhonePanel.handleEvent(event);
     refreshInbox();
     if (state.ticket && event.ticket && event.ticket.id === state.ticket.id) refreshTicket();
   }
@@ -307,6 +308,7 @@
     if (!t.messages.length) thread.appendChild(el("p", { className: "muted cc-empty", text: gettext("No messages yet.") }));
     if (!keepScroll || atBottom) thread.scrollTop = thread.scrollHeight;
     renderCustomer(t.customer_card);
+    renderPhone(t);
     renderSla(t.sla_deadlines);
     renderCountdownBadge(badges, t.sla);
     renderCollision();
@@ -330,6 +332,17 @@
       el("div", { className: "msg-body", text: m.text }),
       attachments,
     ]);
+  }
+
+  // The phone panel (channels_app/phone.js, loaded when a phone line exists): calls of the ticket
+  // and click-to-call. Mounted once per ticket so its call list is not refetched on every event.
+  var phoneTicket = null;
+  function renderPhone(t) {
+    var card = $("cc-phone-card");
+    if (!card || !window.PhonePanel || phoneTicket === t.id) return;
+    phoneTicket = t.id;
+    card.hidden = false;
+    window.PhonePanel.mount($("cc-phone"), { ticketId: t.id });
   }
 
   function renderCustomer(card) {

@@ -3,6 +3,7 @@ import pytest
 from accounts.models import Skill
 from tests.api.conftest import api  # noqa: F401  (the token-authenticated API client fixture)
 from tests.browser.conftest import chromium, open_browser, screenshot, site  # noqa: F401  (Chromium on the live server)
+from tests.browser.test_console_live import console_page, console_server, static_collected  # noqa: F401  (daphne + Redis)
 from tests.channels_app.twilio.fake_twilio import FakeTwilio
 from tests.channels_app.twilio.helpers import ACCOUNT, TOKEN, phone_line
 from tests.routing.helpers import routed_queue

@@ -5,6 +5,7 @@ call state from console events."""
 import pytest
 
 from channels_app.twilio.models import Call
+from tests.browser.test_console_live import open_console
 from tests.channels_app.twilio.helpers import CALLER, call_params, new_sid, post
 from tests.factories import PASSWORD
 from tests.frontend.conftest import off_the_event_loop
@@ -56,3 +57,28 @@ def test_agent_calls_the_customer_back_from_the_phone_panel(
     )
     assert page.locator("#phone .phone-status").inner_text() == "Call ended (1:35)"
     screenshot(page, "phone-panel-en")
+
+
+@pytest.mark.redis
+def test_the_console_shows_the_calls_of_the_open_ticket_and_their_state_live(
+    org, line, fake_twilio, client, console_server, console_page, screenshot
+):
+    sid = new_sid("CA")
+    off_the_event_loop(post, client, "/webhooks/twilio/voice/menu/?lang=zh", call_params(sid, Digits="2"))
+    ticket = Call.objects.get(sid=sid).ticket
+
+    page = console_page("en-US")
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": console_server.base}])
+    open_console(page, "agent_zh")
+    page.get_by_role("tab", name="Waiting").click()  # the call waits in the support queue
+    page.locator(f"[data-ticket='{ticket.pk}']").click()
+    card = page.locator("#cc-phone-card")
+    card.locator(".phone-calls li", has_text=f"Inbound · {CALLER}").wait_for()
+
+    # Twilio reports the end of the call: the event reaches the console over /ws/agent/ (daphne, Redis)
+    # and the panel says so without a reload.
+    off_the_event_loop(
+        post, client, "/webhooks/twilio/voice/status/", call_params(sid, CallStatus="completed", CallDuration="95")
+    )
+    card.locator(".phone-status", has_text="Call ended (1:35)").wait_for()
+    screenshot(page, "console-phone-panel-en")
