@@ -38,6 +38,17 @@
     "call.recording": _("Recording available")
   };
 
+  var CALL_STATUS = {  // Twilio's CallStatus values
+    "queued": _("queued"),
+    "ringing": _("ringing"),
+    "in-progress": _("in progress"),
+    "completed": _("completed"),
+    "busy": _("busy"),
+    "failed": _("failed"),
+    "no-answer": _("no answer"),
+    "canceled": _("canceled")
+  };
+
   function csrf() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     if (match) return decodeURIComponent(match[1]);
@@ -135,7 +146,7 @@
         var item = el("li", {}, [
           call.direction === "inbound" ? _("Inbound") : _("Outbound"),
           call.direction === "inbound" ? call.from_number : call.to_number,
-          call.status,
+          CALL_STATUS[call.status] || call.status,
           duration(call.duration)
         ].filter(Boolean).join(" · "));
         if (call.recording_url) {

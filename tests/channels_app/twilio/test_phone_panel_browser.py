@@ -81,4 +81,5 @@ def test_the_console_shows_the_calls_of_the_open_ticket_and_their_state_live(
         post, client, "/webhooks/twilio/voice/status/", call_params(sid, CallStatus="completed", CallDuration="95")
     )
     card.locator(".phone-status", has_text="Call ended (1:35)").wait_for()
+    card.locator(".phone-calls li", has_text=f"Inbound · {CALLER} · completed · 1:35").wait_for()
     screenshot(page, "console-phone-panel-en")
