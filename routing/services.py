@@ -99,6 +99,20 @@ def _routing_ensure(ticket: Ticket) -> TicketRouting:
     return routing
 
 
+def _waiting_start(routing: TicketRouting) -> None:
+    """Start the ticket's wait, deciding on the ticket as it is under the locks: the caller's copy may
+    predate an accept (another process offered the ticket and the agent took it meanwhile), and a ticket
+    that is taken or closed must never wait again (the sweep would pass over it and it would wait forever)."""
+    with transaction.atomic():
+        _ticket_key_share(routing.pk)
+        current = TicketRouting.objects.select_for_update().filter(pk=routing.pk).first()
+        ticket = Ticket.objects.select_related("queue").get(pk=routing.pk)
+        rule = _queue_rule(ticket) if ticket.assignee_id is None and ticket.is_open else None
+        if current is not None and current.waiting_since is None and rule is not None:
+            TicketRouting.objects.filter(pk=routing.pk).update(waiting_since=timezone.now(), rule=rule)
+    routing.refresh_from_db()
+
+
 def _placement_open(ticket: Ticket) -> bool:
     """The rules place tickets that arrive in no queue, the default queue or a queue without routing;
     a ticket put in a routed queue on purpose (API, a mailbox's queue) stays there."""
@@ -292,10 +306,11 @@ def _offer_next(
         with transaction.atomic():
             _stop_waiting(routing, ticket)
         return []
-    now = timezone.now()
     if routing.waiting_since is None:
-        TicketRouting.objects.filter(pk=routing.pk, waiting_since__isnull=True).update(waiting_since=now, rule=rule)
-        routing.refresh_from_db()
+        _waiting_start(routing)
+        if routing.waiting_since is None:
+            return []  # taken or closed since we read it
+    now = timezone.now()
     if routing.rule_id != rule.pk:
         TicketRouting.objects.filter(pk=routing.pk).update(rule=rule)
     slots = max(rule.ring_count, 1) - Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).count()
@@ -336,12 +351,7 @@ def ticket_route(ticket: Ticket) -> list[Offer]:
     routing = _routing_ensure(ticket)
     if routing.waiting_since is None and ticket.assignee_id is None and ticket.is_open:
         ticket.refresh_from_db(fields=["queue"])
-        rule = _queue_rule(ticket)
-        if rule is not None:
-            TicketRouting.objects.filter(pk=routing.pk, waiting_since__isnull=True).update(
-                waiting_since=timezone.now(), rule=rule
-            )
-            routing.refresh_from_db()
+        _waiting_start(routing)
     if _older_waiting(routing, ticket):
         before = set(Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).values_list("pk", flat=True))
         routing_sweep(limit=200)  # serve in order: older and higher-priority tickets first
@@ -606,7 +616,10 @@ def _sweep_batch(chunk, rules: dict[int, RuleView], agents: list[AgentState], mi
             if routing is None:
                 continue
             ticket = routing.ticket
-            if ticket.assignee_id is not None or not ticket.is_open or ticket.queue_id != queue_id:
+            if ticket.assignee_id is not None or not ticket.is_open:
+                _stop_waiting(routing, ticket)  # a wait that outlived its ticket's taking: end it, don't skip it
+                continue
+            if ticket.queue_id != queue_id:
                 continue
             if routing.pending_count >= max(rule.ring_count, 1):
                 continue

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from accounts.models import AgentProfile, Presence
 from routing.models import Offer, OfferStatus, TicketRouting
@@ -76,6 +76,13 @@ def test_invariants_hold_with_four_processes():
             assert load[(profile.user_id, channel)] <= profile.capacity_for(channel)
     # One pending offer per ticket at most (ring_count 1).
     assert not offers.filter(status=OfferStatus.PENDING).values("ticket").annotate(n=Count("id")).filter(n__gt=1)
+
+    # A taken or closed ticket no longer waits: the accept ends the wait in its own transaction, and no
+    # routing that read the ticket before the accept may start it again (the sweep would pass over it).
+    stale = TicketRouting.objects.filter(waiting_since__isnull=False).filter(
+        Q(ticket__assignee__isnull=False) | Q(ticket__status__in=[Status.SOLVED, Status.CLOSED])
+    )
+    assert not stale.exists(), list(stale.values_list("pk", flat=True))
 
     # Every waiting ticket gets an offer when an eligible agent is free: after one worker round,
     # a waiting ticket without an offer means nobody has room on its channel. (An agent who

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import AgentProfile, Presence
 from accounts.services import agent_presence_set
+from routing import services
 from routing.models import Offer, OfferStatus, RoutingDecision, TicketRouting
 from routing.services import offer_accept, offer_decline, offers_expire, routing_sweep, ticket_route
 from tests import factories
@@ -186,6 +187,38 @@ def test_the_sweep_routes_a_ticket_whose_trigger_was_lost(org, billing):
     assert not TicketRouting.objects.filter(pk=ticket.pk).exists()
     assert routing_sweep() == 1
     assert pending(ticket) == [org.agent_zh.id]
+
+
+def test_a_ticket_taken_while_it_is_being_routed_does_not_wait_again(org, billing, monkeypatch):
+    # Routing read the ticket unassigned; before it looks at the routing row, the agent accepts the offer
+    # (another process). No agent has room left, so the sweep never gets to look at this ticket again.
+    AgentProfile.objects.update(capacity_email=0, capacity_chat=0, capacity_voice=0, capacity_sms=0)
+    capacity(org.agent_zh, email=1)
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    older = factories.ticket(channel="email", language="zh")
+    assert ticket_route(older) == []
+    ensure = services._routing_ensure
+
+    def accepted_meanwhile(stale_ticket):
+        offer_accept(offer=offer, agent=org.agent_zh)
+        return ensure(stale_ticket)
+
+    monkeypatch.setattr(services, "_routing_ensure", accepted_meanwhile)
+    assert ticket_route(ticket) == []
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is None
+    assert TicketRouting.objects.get(pk=older.pk).waiting_since is not None
+
+
+def test_the_sweep_ends_the_wait_of_a_ticket_that_was_taken(org, billing):
+    capacity(org.agent_zh, email=2)
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    offer_accept(offer=offer, agent=org.agent_zh)
+    TicketRouting.objects.filter(pk=ticket.pk).update(waiting_since=timezone.now())  # a stale write
+    assert routing_sweep() == 0
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is None
+    assert pending(ticket) == []
 
 
 def test_a_new_ticket_does_not_jump_ahead_of_an_older_waiting_one(org, billing):
