@@ -46,3 +46,10 @@ def console_page(view: Callable) -> Callable:
 
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE) -> Page:
     return CappedCountPaginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def phone_line_exists() -> bool:
+    """Whether calls can be placed: the pages show the phone panel and call buttons only then."""
+    from channels_app.twilio.models import PhoneLine  # the phone channel is optional
+
+    return PhoneLine.objects.filter(active=True).exists()

@@ -25,7 +25,7 @@ from accounts.scope import visible
 from accounts.services import agent_presence_set
 from frontend import console_data
 from frontend.console_services import ticket_mark_read
-from frontend.views.common import with_content_policy
+from frontend.views.common import phone_line_exists, with_content_policy
 from ticketing.models import Channel, Priority, Status, Ticket
 from ticketing.services import NewAttachment, ticket_add_note, ticket_reply
 
@@ -59,12 +59,6 @@ def _ticket(request, ticket_id: int) -> Ticket | None:
     return visible(request.user, Ticket).filter(pk=ticket_id).first()
 
 
-def _phone_line_exists() -> bool:
-    from channels_app.twilio.models import PhoneLine  # the phone channel is optional
-
-    return PhoneLine.objects.filter(active=True).exists()
-
-
 @login_required
 @require_GET
 def console(request):
@@ -76,7 +70,7 @@ def console(request):
         "priorities": Priority.choices,
         "channels": Channel.choices,
         "kb_panel": finders.find("knowledge_base/kb_panel.js") is not None,
-        "phone_panel": _phone_line_exists(),
+        "phone_panel": phone_line_exists(),
         "max_attachment": settings.ATTACHMENT_MAX_BYTES,
         "console_config": {
             "userId": request.user.id,

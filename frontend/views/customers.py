@@ -15,7 +15,7 @@ from crm.selectors import (
 from crm.services import id_number_for_display, person_reveal_id_number
 from frontend.forms import SearchForm
 from frontend.presenters import describe_timeline
-from frontend.views.common import console_page, paginate
+from frontend.views.common import console_page, paginate, phone_line_exists
 from ticketing.models import Ticket
 from ticketing.selectors import ticket_list_related
 from ticketing.sla.selectors import sla_at_risk_of_customer, sla_breaches_of_customer
@@ -50,6 +50,7 @@ def _render_customer(request, person: Person, *, revealed_id_number: str = ""):
         "timeline": describe_timeline(timeline_for(user=user, person=person)[:HISTORY_SIZE]),
         "history": change_history(person)[:HISTORY_SIZE],
         **_sla_history(user, person),
+        "can_call": phone_line_exists(),
     }
     return render(request, "frontend/customers/detail.html", context)
 

@@ -5,6 +5,8 @@ call state from console events."""
 import pytest
 
 from channels_app.twilio.models import Call
+from channels_app.twilio.services import agent_phone_set
+from tests import factories
 from tests.browser.test_console_live import open_console
 from tests.channels_app.twilio.helpers import CALLER, call_params, new_sid, post
 from tests.factories import PASSWORD
@@ -83,3 +85,28 @@ def test_the_console_shows_the_calls_of_the_open_ticket_and_their_state_live(
     card.locator(".phone-status", has_text="Call ended (1:35)").wait_for()
     card.locator(".phone-calls li", has_text=f"Inbound · {CALLER} · completed · 1:35").wait_for()
     screenshot(page, "console-phone-panel-en")
+
+
+def test_a_sales_rep_calls_their_customer_from_the_crm_page(org, line, fake_twilio, open_browser, screenshot, site):
+    customer = factories.person("李雷", owner=org.sales_rep, phones=["+86 139 1234 5678"])
+    page = open_browser(locale="zh-CN")
+    page.goto("/login/")
+    page.fill("#id_username", org.sales_rep.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto(f"/customers/{customer.pk}/")
+
+    call = page.get_by_role("button", name="呼叫")
+    call.click()  # no number of their own yet: the page says what to do
+    page.locator("#call-status", has_text="请先设置你自己的电话号码").wait_for()
+    assert not fake_twilio.of("calls.create")
+
+    agent_phone_set(user=org.sales_rep, number="+8613900139000")
+    call.click()
+    page.locator("#call-status", has_text="你的电话正在响铃").wait_for()
+    (created,) = fake_twilio.of("calls.create")
+    assert created.value("To") == "+8613900139000"  # the rep's phone first, then the customer's
+    outbound = Call.objects.get(direction="outbound")
+    assert (outbound.to_number, outbound.ticket.customer) == ("+8613912345678", customer)
+    screenshot(page, "customer-click-to-call-zh")
