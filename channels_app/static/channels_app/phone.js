@@ -185,6 +185,7 @@
       panels.push(panel);
       return panel;
     },
-    handleEvent: handleEvent
+    handleEvent: handleEvent,
+    api: api  // fetch JSON from our API with the CSRF token; rejects with the API's first error
   };
 })();
