@@ -12,6 +12,21 @@ from accounts.roles import ADMIN, SALES_MANAGER, SALES_REP, SUPERVISOR
 from tests import factories
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    yield
+    # A server or worker thread of some test may still hold a connection to the test database:
+    # PostgreSQL would then refuse to drop it and every run would leave one behind.
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()  # throttles and per-test caches start empty
