@@ -85,18 +85,25 @@ def rule_match(ticket: Ticket) -> QueueRouting | None:
 
 
 def _routing_ensure(ticket: Ticket) -> TicketRouting:
-    """First time routing sees a ticket: move it to the queue whose conditions it meets."""
+    """First time routing sees a ticket: move it to the queue whose conditions it meets.
+    Decided on the ticket as it is under its lock: the caller's copy may predate an assignment
+    (a supervisor, or an accept after another process placed it), and moving that copy to a
+    queue with `ticket_assign(agent=None)` would take the ticket away from its agent."""
     existing = TicketRouting.objects.filter(pk=ticket.pk).first()
     if existing is not None:
         return existing
-    rule = None
-    if ticket.assignee_id is None and ticket.is_open and _placement_open(ticket):
-        rule = rule_match(ticket)
-        if rule is not None and rule.queue_id != ticket.queue_id:
-            with own_writes():
-                ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
-    routing, _created = TicketRouting.objects.get_or_create(ticket_id=ticket.pk, defaults={"rule": rule})
-    return routing
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer", "queue").get(pk=ticket.pk)
+        existing = TicketRouting.objects.filter(pk=ticket.pk).first()
+        if existing is not None:
+            return existing  # another process placed it while we waited for the lock
+        rule = None
+        if ticket.assignee_id is None and ticket.is_open and _placement_open(ticket):
+            rule = rule_match(ticket)
+            if rule is not None and rule.queue_id != ticket.queue_id:
+                with own_writes():
+                    ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
+        return TicketRouting.objects.create(ticket_id=ticket.pk, rule=rule)
 
 
 def _waiting_start(routing: TicketRouting) -> None:

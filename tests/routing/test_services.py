@@ -210,6 +210,25 @@ def test_a_ticket_taken_while_it_is_being_routed_does_not_wait_again(org, billin
     assert TicketRouting.objects.get(pk=older.pk).waiting_since is not None
 
 
+def test_placing_a_new_ticket_never_takes_it_from_the_agent_it_was_just_given_to(org, billing, monkeypatch):
+    # Routing read the new ticket unassigned; before it places the ticket in its queue, a supervisor gives
+    # it to an agent (another process). Placing the stale copy would move it with "assignee: nobody".
+    ticket = factories.ticket(channel="email", language="zh")
+    ensure = services._routing_ensure
+
+    def assigned_meanwhile(stale_ticket):
+        ticket_assign(ticket=stale_ticket, agent=org.agent_en, by=org.supervisor)
+        return ensure(stale_ticket)
+
+    monkeypatch.setattr(services, "_routing_ensure", assigned_meanwhile)
+    assert ticket_route(ticket) == []
+    ticket.refresh_from_db()
+    assert ticket.assignee == org.agent_en
+    assert not TicketEvent.objects.filter(ticket=ticket, kind="ticket.assigned", data__assignee__to=None).exists()
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is None
+    assert pending(ticket) == []
+
+
 def test_the_sweep_ends_the_wait_of_a_ticket_that_was_taken(org, billing):
     capacity(org.agent_zh, email=2)
     ticket = factories.ticket(channel="email", language="zh")
