@@ -15,7 +15,9 @@ from routing.models import Offer, OfferStatus
 from routing.services import offer_accept
 from tests import factories
 from tests.channels_app.twilio.helpers import BASE, CALLER, call_params, new_sid, post, twiml
+from ticketing.events import publishing_paused
 from ticketing.models import BusinessCalendar, Direction, Ticket
+from ticketing.services import ticket_assign
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +204,14 @@ def test_the_sales_option_tags_the_ticket_so_routing_keeps_it_in_sales(org, line
     assert ticket.queue == queues[0]
     assert list(ticket.tags.values_list("name", flat=True)) == ["sales"]
     assert Offer.objects.get(ticket=ticket).agent == org.agent_en
+
+
+def test_voice_tickets_assigned_while_writing_history_ring_no_agent(
+    org, line, fake_twilio, django_capture_on_commit_callbacks
+):
+    # The demo seed writes past calls with publishing paused: assigning them must not bridge anything.
+    ticket = factories.ticket(channel="voice", subject="来电记录")
+    with publishing_paused(), django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, agent=org.agent_zh, by=None)
+    assert run_ready_jobs("test-worker") == 0
+    assert not fake_twilio.of("calls.update")
