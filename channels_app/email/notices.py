@@ -60,9 +60,13 @@ def _notice_text(ticket, data: dict) -> tuple[str, str]:
 
 
 def sla_escalation_notice_queue(*, ticket, data: dict) -> list[OutboundEmail]:
-    """Queue one notice per recipient of the escalation."""
+    """Queue one notice per recipient of the escalation; none when no mailbox can send them (they would
+    only fail: the escalation itself stays on the ticket and the SLA board)."""
     mailbox = mailbox_for_ticket(ticket)
-    domain = (mailbox.from_address.rsplit("@", 1)[-1] if mailbox else "") or "localhost"
+    if mailbox is None:
+        logger.info("No active mailbox: no email notice for the SLA escalation of ticket %s", ticket.pk)
+        return []
+    domain = mailbox.from_address.rsplit("@", 1)[-1] or "localhost"
     queued = []
     for user in _recipients(ticket):
         with translation.override(getattr(user, "language", "") or None):
