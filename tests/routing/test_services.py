@@ -176,6 +176,25 @@ def test_ring_several_at_once_first_accept_wins(org, billing):
         offer_accept(offer=loser, agent=org.agent_zh)
 
 
+def test_one_sweep_batch_rings_the_other_agent_within_capacity_and_records_each_offer(org, billing):
+    billing.ring_count, billing.target, billing.channels = 2, "billing >= 1", ["chat"]
+    billing.save()
+    capacity(org.agent_zh, chat=2)
+    capacity(org.agent_en, chat=0)
+    first, second, third = (factories.ticket(channel="chat", language="zh") for _ in range(3))
+    for ticket in (first, second, third):
+        ticket_route(ticket)
+    assert (pending(first), pending(second), pending(third)) == ([org.agent_zh.id], [org.agent_zh.id], [])
+    capacity(org.agent_en, chat=2)
+    assert routing_sweep() == 2  # the two oldest ring agent_en too; nobody has room left for the third
+    assert sorted(pending(first)) == sorted(pending(second)) == sorted([org.agent_zh.id, org.agent_en.id])
+    assert pending(third) == []
+    for offer in Offer.objects.filter(agent=org.agent_en):
+        event = TicketEvent.objects.get(kind="offer.created", data__offer=offer.pk)
+        assert event.ticket_id == offer.ticket_id and event.data["notify"] == [org.agent_en.id]
+        assert event.data["expires_at"] == offer.expires_at.isoformat() and event.data["queue"] == billing.queue_id
+
+
 def test_a_ticket_of_a_queue_without_routing_is_left_alone(org):
     ticket = factories.ticket(channel="email")
     assert ticket_route(ticket) == []
