@@ -35,7 +35,7 @@ _cache: dict = {"at": 0.0, "data": None}
 
 
 def _name(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
+    return str(user) if user else ""
 
 
 def _queues(now: datetime) -> list[dict]:

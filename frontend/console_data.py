@@ -24,7 +24,7 @@ VIEWS = ("mine", "queue", "all")
 def _user_ref(user: User | None) -> dict | None:
     if user is None:
         return None
-    return {"id": user.id, "name": user.get_full_name() or user.get_username()}
+    return {"id": user.id, "name": str(user)}
 
 
 def message_text(message: Message) -> str:

@@ -187,7 +187,7 @@ class AgentConsumer(TicketEventSocket):
         return ticket_id
 
     def _who(self) -> dict:
-        return {"id": self.user.id, "name": self.user.get_full_name() or self.user.get_username()}
+        return {"id": self.user.id, "name": str(self.user)}
 
     async def frame_viewing(self, frame: dict) -> None:
         """{"type": "viewing", "ticket": id | null}: the agent opened (or closed) a ticket."""

@@ -74,7 +74,7 @@ def console(request):
         "max_attachment": settings.ATTACHMENT_MAX_BYTES,
         "console_config": {
             "userId": request.user.id,
-            "userName": request.user.get_full_name() or request.user.get_username(),
+            "userName": str(request.user),
             "maxAttachment": settings.ATTACHMENT_MAX_BYTES,
             "maxAttachmentLabel": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
         },

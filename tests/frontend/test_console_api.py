@@ -111,3 +111,15 @@ def test_canned_responses_are_shared_or_of_the_agents_team(client, org):
     CannedResponse.objects.create(title="Tech", body="reset", team=org.tech_team)
     titles = [c["title"] for c in signed_in(client, org.agent_zh).get("/console/api/options/").json()["canned"]]
     assert titles == ["Billing", "问候"]
+
+
+def test_the_inbox_names_the_assignee_as_they_chose_to_be_shown(client, org, desk):
+    # A Chinese name in Western first/last order ("Na Li") is not how 李娜 signs her replies.
+    org.agent_zh.first_name, org.agent_zh.last_name, org.agent_zh.display_name = "Na", "Li", "李娜 Li Na"
+    org.agent_zh.save()
+    desk.billing_ticket.assignee = org.agent_zh
+    desk.billing_ticket.save(update_fields=["assignee"])
+    signed_in(client, org.agent_zh)
+    (row,) = client.get("/console/api/inbox/?view=all").json()["tickets"]
+    assert row["assignee"] == {"id": org.agent_zh.id, "name": "李娜 Li Na"}
+    assert client.get("/console/").context["console_config"]["userName"] == "李娜 Li Na"
