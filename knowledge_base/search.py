@@ -81,7 +81,9 @@ def _scope_filter(user, kind: str) -> Filters:
     grant = scope.grant_for(user)
     if grant.sees_all:
         return Filters(public_only=False)
-    queryset = scope.visible(user, "ticketing.Ticket" if kind == DocKind.TICKET else "crm.Person").values("pk")
+    # unordered: SQLite otherwise walks the tickets in recency order to build the list (4x slower)
+    queryset = scope.visible(user, "ticketing.Ticket" if kind == DocKind.TICKET else "crm.Person").order_by()
+    queryset = queryset.values("pk")
     if isinstance(backend(), DatabaseBackend):
         return Filters(public_only=False, scope_sql=queryset.query.sql_with_params())
     return Filters(public_only=False, scope_ids=list(queryset.values_list("pk", flat=True)[:65_000]))
