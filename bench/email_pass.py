@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         smtp_security="none",
         from_address="support@shop.example",
     )
+    profile_path = os.environ.get("BENCH_EMAIL_PROFILE")  # cProfile of the inbound part, written there
+    profiler = None
+    if profile_path:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     rounds, stored = [], 0
     started = time.monotonic()
     while True:
@@ -52,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         rounds.append(result.stored / (time.monotonic() - round_started))
         stored += result.stored
     in_seconds = time.monotonic() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_path)
 
     agent = User.objects.create_user("bench-agent")  # no password: never signs in
     tickets = list(Ticket.objects.order_by("pk")[: args.replies])

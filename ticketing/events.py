@@ -40,23 +40,52 @@ def publishing_is_paused() -> bool:
     return _publishing_paused.get()
 
 
-async def _send_to_groups(layer, groups: list[str], message: dict) -> None:
-    for group in groups:
-        try:
-            await layer.group_send(group, message)
-        except Exception:  # a lost live update must never undo or break the write
-            logger.exception("Could not publish %s to %s", message["event"].get("kind"), group)
+_publishing_batch = contextvars.ContextVar("ticket_events_publishing_batch", default=None)
+
+
+@contextmanager
+def publishing_batched():
+    """Events committed inside are published together on leaving, in one trip to the channel layer
+    instead of one per event: for a worker storing many messages per transaction (the mail poller)."""
+    if _publishing_batch.get() is not None:
+        yield
+        return
+    frames: list[tuple[list[str], dict]] = []
+    token = _publishing_batch.set(frames)
+    try:
+        yield
+    finally:
+        _publishing_batch.reset(token)
+        if frames:
+            _publish_all(frames)
+
+
+async def _send_to_groups(layer, frames: list[tuple[list[str], dict]]) -> None:
+    for groups, payload in frames:
+        for group in groups:
+            try:
+                await layer.group_send(group, {"type": "ticket.event", "event": payload})
+            except Exception:  # a lost live update must never undo or break the write
+                logger.exception("Could not publish %s to %s", payload.get("kind"), group)
 
 
 def _publish(groups: list[str], payload: dict) -> None:
+    batch = _publishing_batch.get()
+    if batch is not None:
+        batch.append((groups, payload))
+        return
+    _publish_all([(groups, payload)])
+
+
+def _publish_all(frames: list[tuple[list[str], dict]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     # One trip into the event loop for all groups: async_to_sync costs about a millisecond.
     try:
-        async_to_sync(_send_to_groups)(layer, groups, {"type": "ticket.event", "event": payload})
+        async_to_sync(_send_to_groups)(layer, frames)
     except Exception:  # e.g. called from a thread that runs an event loop: the write stands regardless
-        logger.exception("Could not publish %s", payload.get("kind"))
+        logger.exception("Could not publish %s", [payload.get("kind") for _groups, payload in frames])
 
 
 def event_groups(ticket: Ticket, notify: list[int] | tuple = ()) -> list[str]:

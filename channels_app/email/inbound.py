@@ -27,7 +27,7 @@ from channels_app.email.loops import NO_REPLY_SENDER, acknowledgement_refusal, a
 from channels_app.email.parse import ParsedEmail, parse_email
 from channels_app.email.threads import subject_ticket_number, subject_with_reference, thread_candidates
 from channels_app.models import Mailbox, OutboundEmail, OutboundKind, RawEmail, Security
-from ticketing.events import ticket_event_record
+from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, DeliveryStatus, Message, Ticket
 from ticketing.services import NewAttachment, ticket_add_automatic_reply
@@ -166,9 +166,10 @@ def _acknowledge(
 
 
 def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None) -> EmailStored:
-    """Store one received email (idempotent). Never raises on the content of `raw`."""
+    """Store one received email (idempotent). Never raises on the content of `raw`.
+    Its own transaction, or part of the caller's (the poller stores a batch in one, each email in a savepoint)."""
     parsed = parse_email(raw)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         bounced = email_mark_bounced(parsed)
         if bounced:
             return EmailStored(result=None, parsed=parsed, bounced=bounced)
@@ -195,17 +196,19 @@ def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None) -> EmailStored:
         result = inbound_ingest(inbound)
         if result.created and hint is not None and result.ticket.pk != hint:
             _link_follow_up(ticket=result.ticket, earlier_id=hint)
-        _raw, raw_created = RawEmail.objects.get_or_create(
-            message=result.message,
-            defaults={
-                "mailbox": mailbox,
-                "direction": RawEmail.Direction.INBOUND,
-                "email_id": parsed.message_id,
-                "references": " ".join(parsed.references),
-                "compressed": RawEmail.compress(raw),
-                "size": len(raw),
-            },
-        )
+        fields = {
+            "mailbox": mailbox,
+            "direction": RawEmail.Direction.INBOUND,
+            "email_id": parsed.message_id,
+            "references": " ".join(parsed.references),
+            "compressed": RawEmail.compress(raw),
+            "size": len(raw),
+        }
+        if result.created:  # a message stored just now has no raw email yet: no lookup, no savepoint
+            RawEmail.objects.create(message=result.message, **fields)
+            raw_created = True
+        else:
+            _raw, raw_created = RawEmail.objects.get_or_create(message=result.message, defaults=fields)
         ack, refused = _acknowledge(parsed=parsed, result=result, mailbox=mailbox) if raw_created else (None, "")
     return EmailStored(result=result, parsed=parsed, bounced=[], acknowledgement=ack, acknowledgement_refused=refused)
 
@@ -336,7 +339,8 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
     of one per message). A message the parser or ingestion chokes on is kept flagged, in its
     own savepoint; anything else that fails rolls the whole batch back. Returns how many were stored."""
     try:
-        with transaction.atomic():
+        # The batch's live updates go out in one trip after its commit (and the routing that follows it).
+        with publishing_batched(), transaction.atomic():
             for _uid, raw in items:
                 try:
                     with transaction.atomic():

@@ -1,11 +1,14 @@
 """Email in: the corpus through `email_ingest`, and the IMAP poller against a real Dovecot."""
 
+import asyncio
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.management import call_command
 
 from channels_app.email.inbound import (
@@ -323,6 +326,44 @@ class TestImapPoll:
         mailbox.refresh_from_db()
         assert mailbox_poll(mailbox=mailbox).stored == 2  # resumes after the last stored UID
         assert RawEmail.objects.count() == 3 and Mailbox.objects.get(pk=mailbox.pk).last_uid == first_uid + 2
+
+    def test_a_batch_publishes_its_events_after_commit_and_none_of_a_rolled_back_message(
+        self, imap, monkeypatch, settings
+    ):
+        from channels_app.email import inbound
+
+        # This process's own layer: a shared Redis carries other test runs' supervisor frames.
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+        imap.deliver(raw("gb2312_plain"), raw("big5_plain"), raw("gmail_reply_en"))
+        real = inbound.email_ingest
+
+        def stored_then_broken(*, raw, mailbox=None):
+            stored = real(raw=raw, mailbox=mailbox)
+            if b"big5-1" in raw:  # its ticket and events were written, then its savepoint rolls back
+                raise RuntimeError("boom after the writes")
+            return stored
+
+        monkeypatch.setattr(inbound, "email_ingest", stored_then_broken)
+        layer = get_channel_layer()
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)("supervisors", channel)
+        assert mailbox_poll(mailbox=make_mailbox(imap)).stored == 3
+        frames = async_to_sync(_drain)(layer, channel)
+        created = [f["event"]["ticket"]["id"] for f in frames if f["event"]["kind"] == "ticket.created"]
+        # One live ticket.created per stored ticket (the broken one kept flagged), none for the rolled-back one.
+        assert sorted(created) == sorted(Ticket.objects.values_list("pk", flat=True)) and len(created) == 3
+        assert Message.objects.get(raw_email__email_id="<big5-1@example.tw>").flagged
+
+
+async def _drain(layer, channel, limit=50):
+    frames = []
+    for _ in range(limit):
+        try:
+            frames.append(await asyncio.wait_for(layer.receive(channel), timeout=0.3))
+        except TimeoutError:
+            break
+    return frames
 
 
 @pytest.mark.slow
