@@ -166,7 +166,10 @@ def customer_card(user, ticket: Ticket) -> dict | None:
 
 
 def sla_deadlines(ticket: Ticket) -> list[dict]:
-    timers = SlaTimer.objects.filter(ticket=ticket, outcome="", due_at__isnull=False).order_by("due_at")
+    # A missed target still counts until it is met: it stays listed, as breached (the inbox counts it overdue).
+    if ticket.status in ("solved", "closed"):
+        return []
+    timers = SlaTimer.objects.filter(ticket=ticket, met_at__isnull=True, due_at__isnull=False).order_by("due_at")
     return [
         {
             "target": timer.target,

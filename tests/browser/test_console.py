@@ -137,3 +137,33 @@ def test_sign_out(org, desk, open_browser):
     page.wait_for_url(re.compile(r"/login/$"))
     page.goto("/tickets/")
     assert "/login/" in page.url
+
+
+def test_a_long_conversation_scrolls_and_no_message_is_squeezed(org, desk, open_browser, screenshot):
+    from ticketing.inbound import InboundMessage, inbound_ingest
+
+    for n in range(12):
+        inbound_ingest(
+            InboundMessage(
+                channel="email",
+                sender_address="zhang.wei@example.cn",
+                external_id=f"<more-{n}@example.cn>",
+                subject="Re: 发票抬头错误",
+                text=f"补充说明 {n}：发票抬头应为上海某某公司。\n纳税人识别号稍后发给您。",
+                ticket_id=desk.billing_ticket.id,
+            )
+        )
+    page = open_browser(locale="zh-CN")
+    page.goto("/login/")
+    sign_in(page, "agent_zh")
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto("/console/")
+    page.locator('.cc-count[data-count="queue"]', has_text="1").wait_for()  # the console has loaded
+    page.locator('.cc-tab[data-view="queue"]').click()
+    page.locator(f'.cc-item[data-ticket="{desk.billing_ticket.id}"] button').click()
+    page.locator(".cc-thread .msg", has_text="补充说明 11").wait_for()
+    squeezed = page.evaluate(
+        "[...document.querySelectorAll('.cc-thread .msg')].filter(m => m.scrollHeight > m.clientHeight + 1).length"
+    )
+    assert squeezed == 0, f"{squeezed} messages are cut off instead of the thread scrolling"
+    screenshot(page, "console-long-thread-zh")

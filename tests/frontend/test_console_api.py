@@ -123,3 +123,35 @@ def test_the_inbox_names_the_assignee_as_they_chose_to_be_shown(client, org, des
     (row,) = client.get("/console/api/inbox/?view=all").json()["tickets"]
     assert row["assignee"] == {"id": org.agent_zh.id, "name": "李娜 Li Na"}
     assert client.get("/console/").context["console_config"]["userName"] == "李娜 Li Na"
+
+
+def test_a_missed_sla_target_stays_on_the_conversation_as_breached_until_met(client, org, desk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ticketing.models import SlaTimer
+
+    now = timezone.now()
+    ticket = desk.billing_ticket
+    SlaTimer.objects.create(
+        ticket=ticket,
+        target="resolution",
+        target_minutes=60,
+        started_at=now - timedelta(hours=3),
+        due_at=now - timedelta(hours=2),
+        breached_at=now - timedelta(hours=2),
+        outcome="missed",
+    )
+    SlaTimer.objects.create(
+        ticket=ticket,
+        target="first_response",
+        target_minutes=30,
+        started_at=now - timedelta(hours=3),
+        due_at=now - timedelta(hours=2),
+        met_at=now - timedelta(hours=2, minutes=30),
+        outcome="met",
+    )
+    signed_in(client, org.agent_zh)
+    deadlines = client.get(f"/console/api/tickets/{ticket.id}/").json()["sla_deadlines"]
+    assert [(d["target"], d["breached"]) for d in deadlines] == [("resolution", True)]
