@@ -30,13 +30,14 @@ from routing.expressions import expression_parse, expression_skills
 from routing.models import Offer, OfferStatus, QueueRouting, RoutingDecision, TicketRouting
 from routing.publish import offer_event_record, offer_events_record
 from routing.selection import AgentState, Tier, capacity_channel, rank, tier_for_team, tier_from_expression
-from routing.snapshot import CLOSED, agent_load, agents_snapshot
+from routing.snapshot import CLOSED, agent_load, agents_load, agents_snapshot
 from ticketing.models import Priority, Ticket
 from ticketing.services import ticket_assign
 
 logger = logging.getLogger(__name__)
 PRIORITY_RANK = {Priority.URGENT: 4, Priority.HIGH: 3, Priority.NORMAL: 2, Priority.LOW: 1}
 DECISION_CANDIDATES_KEPT = 15
+LOCK_AHEAD = 4  # agents whose profiles the sweep locks and counts in one go
 _routing_now = contextvars.ContextVar("routing_own_writes", default=False)
 
 
@@ -582,18 +583,40 @@ def routing_sweep(*, limit: int = 1000, batch: int = 50) -> int:
         decided_at__gte=now - dt.timedelta(seconds=longest),
     ).values_list("ticket_id", "agent_id"):
         missed.setdefault(ticket_id, set()).add(agent_id)
-    for start in range(0, len(rows), batch):
-        if not free:
-            break
-        chunk = [row for row in rows[start : start + batch] if capacity_channel(row[1]) in free and row[2] in rules]
+    free_queues = _free_queues(agents, rules)
+    position = 0
+    while free_queues and position < len(rows):
+        chunk = []  # the next `batch` tickets that someone could take now
+        while position < len(rows) and len(chunk) < batch:
+            row = rows[position]
+            position += 1
+            if (row[2], capacity_channel(row[1])) in free_queues:
+                chunk.append(row)
         if not chunk:
-            continue
+            break
         try:
             made += _sweep_batch(chunk, rules, agents, missed)
         except DatabaseError:  # busy or a deadlock victim: the next round (a second later) goes on
             logger.warning("A routing sweep batch failed; retrying next round", exc_info=True)
-        free = _free_channels(agents)
+        free_queues = _free_queues(agents, rules)
     return made
+
+
+def _free_queues(agents: list[AgentState], rules: dict[int, RuleView]) -> set[tuple[int, str]]:
+    """(queue, capacity channel) pairs where an online agent with room matches one of the queue's tiers
+    (a step's too, however long the ticket waited): the tickets of the other pairs can get no offer now."""
+    free = set()
+    for agent in agents:
+        channels = [c for c in agent.capacity if agent.free(c) > 0] if agent.presence == Presence.ONLINE else []
+        if not channels:
+            continue
+        for queue_id, view in rules.items():
+            matched = view.matches.get(agent.id)
+            if matched is None:
+                matched = view.matches[agent.id] = tuple(i for i, tier in enumerate(view.tiers) if tier.matches(agent))
+            if matched:
+                free.update((queue_id, channel) for channel in channels)
+    return free
 
 
 def _sweep_batch(chunk, rules: dict[int, RuleView], agents: list[AgentState], missed: dict[int, set[int]]) -> int:
@@ -602,7 +625,6 @@ def _sweep_batch(chunk, rules: dict[int, RuleView], agents: list[AgentState], mi
     their load under that lock (once per batch, then kept up to date here), and write the offers,
     their events and the decisions in bulk. Every lock is SKIP LOCKED: never wait, never deadlock."""
     locked: dict[int, AgentProfile | None] = {}  # profile rows this transaction holds (None: not available)
-    counted: set[tuple[int, str]] = set()  # (agent, channel) loads counted under the lock
     decisions, offers = [], []
     with transaction.atomic():
         now = timezone.now()
@@ -651,23 +673,20 @@ def _sweep_batch(chunk, rules: dict[int, RuleView], agents: list[AgentState], mi
             if decision is not None:
                 decisions.append(decision)
             channel = capacity_channel(ticket.channel)
-            for candidate in judged:
+            for position, candidate in enumerate(judged):
                 if not candidate.eligible or slots <= 0:
                     break
                 agent = candidate.agent
                 if agent.id not in locked:
-                    locked[agent.id] = (
-                        AgentProfile.objects.select_for_update(skip_locked=True).filter(user_id=agent.id).first()
-                    )
+                    # This agent and the next few candidates, who the following tickets of the queue go to.
+                    group = [c.agent for c in judged[position : position + LOCK_AHEAD] if c.eligible]
+                    _profiles_lock([a for a in group if a.id not in locked], locked)
                 profile = locked[agent.id]
                 if profile is None:
                     continue  # another process is deciding for this agent right now
                 if profile.presence != Presence.ONLINE:
                     agent.presence = profile.presence
                     continue
-                if (agent.id, channel) not in counted:
-                    agent.load[channel] = agent_load(agent.id, channel)  # before this batch's offers are written
-                    counted.add((agent.id, channel))
                 if agent.load.get(channel, 0) >= profile.capacity_for(channel):
                     continue
                 offers.append(
@@ -703,6 +722,22 @@ def _decisions_save(decisions: list[RoutingDecision]) -> None:
     for decision in decisions:
         decision.at = Value(decision.at, output_field=DateTimeField())
     RoutingDecision.objects.bulk_create(decisions)
+
+
+def _profiles_lock(group: list[AgentState], locked: dict[int, AgentProfile | None]) -> None:
+    """Lock the agents' profiles (SKIP LOCKED) and, under those locks, count their loads afresh on every
+    channel: from then on this transaction keeps those loads up to date itself."""
+    rows = {
+        p.user_id: p
+        for p in AgentProfile.objects.select_for_update(skip_locked=True)
+        .filter(user_id__in=[a.id for a in group])
+        .order_by("user_id")
+    }
+    loads = agents_load(list(rows)) if rows else {}
+    for agent in group:
+        locked[agent.id] = rows.get(agent.id)
+        if agent.id in rows:
+            agent.load = dict(loads.get(agent.id, {}))
 
 
 def _tickets_key_share(ticket_ids: list[int]) -> set[int]:
