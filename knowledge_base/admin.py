@@ -13,6 +13,7 @@ from knowledge_base.models import (
     ArticleTag,
     ArticleVersion,
     Category,
+    PendingIndex,
     Status,
 )
 
@@ -133,3 +134,18 @@ class ArticleAdmin(admin.ModelAdmin):
 class ArticleFeedbackAdmin(admin.ModelAdmin):
     list_display = ["article", "helpful", "comment", "created_at"]
     list_filter = ["helpful"]
+
+
+@admin.register(PendingIndex)
+class PendingIndexAdmin(admin.ModelAdmin):
+    """The search index's queue (drained every second by the worker): to look at, never to edit."""
+
+    list_display = ["kind", "object_id"]
+    list_filter = ["kind"]
+    search_fields = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -215,3 +215,15 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class PendingIndex(models.Model):
+    """A record whose search document must be refreshed, written in the transaction that changed it
+    (so a crash after the commit loses nothing); the worker's `search_index` duty drains it in bulk.
+    Not unique: a change committed while its record is being indexed adds a row of its own."""
+
+    kind = models.CharField(max_length=10, choices=DocKind.choices)
+    object_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"

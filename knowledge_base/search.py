@@ -137,11 +137,22 @@ def ticket_article_suggestions(ticket, limit: int = 5) -> list[dict]:
 
 
 def index_record(kind: str, object_id: int) -> None:
-    document = documents.document_for(kind, object_id)
-    if document is None:
-        backend().delete(kind, [object_id])
-    else:
-        backend().index([document])
+    index_records([(kind, object_id)])
+
+
+def index_records(records) -> None:
+    """Bring these (kind, id) records' documents up to date in one bulk write per backend call."""
+    found, gone = [], {}
+    for kind, object_id in records:
+        document = documents.document_for(kind, object_id)
+        if document is None:
+            gone.setdefault(kind, []).append(object_id)
+        else:
+            found.append(document)
+    be = backend()
+    be.index(found)
+    for kind, object_ids in gone.items():
+        be.delete(kind, object_ids)
 
 
 def _batches():
@@ -152,5 +163,12 @@ def _batches():
 
 
 def search_reindex() -> int:
-    """Rebuild the whole index (Elasticsearch: a new index behind the alias; database: the table)."""
-    return backend().rebuild(_batches())
+    """Rebuild the whole index (Elasticsearch: a new index behind the alias; database: the table).
+    Records queued before the rebuild started are in it: their queue rows go."""
+    from knowledge_base.models import PendingIndex
+
+    queued = PendingIndex.objects.order_by("-pk").values_list("pk", flat=True).first()
+    count = backend().rebuild(_batches())
+    if queued:
+        PendingIndex.objects.filter(pk__lte=queued).delete()
+    return count

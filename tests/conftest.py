@@ -34,16 +34,6 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
-def _no_search_updates_left_over():
-    # Tests inside a rolled-back transaction never commit: their pending search-index updates
-    # must not be flushed into the next test's commit.
-    from knowledge_base.indexing import _pending_set
-
-    _pending_set().clear()
-    yield
-
-
-@pytest.fixture(autouse=True)
 def _english():
     # The product defaults to zh-hans; tests assert the English source messages
     # unless they switch language themselves.

@@ -1,8 +1,10 @@
 import os
+from contextlib import contextmanager
 
 import pytest
 
 from knowledge_base import search
+from knowledge_base.indexing import index_pending
 from tests.knowledge_base.fake_elasticsearch import FakeElasticsearch
 
 BACKENDS = ["database", "elasticsearch-fake"] + (["elasticsearch"] if os.environ.get("ELASTICSEARCH_URL") else [])
@@ -31,9 +33,13 @@ def search_backend(request, settings):
 
 @pytest.fixture
 def committed(django_capture_on_commit_callbacks):
-    """Run the after-commit index updates of the block, as a real commit would."""
+    """Run the after-commit callbacks of the block, as a real commit would, then the worker's
+    search_index duty over the records the block queued."""
 
+    @contextmanager
     def run():
-        return django_capture_on_commit_callbacks(execute=True)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            yield callbacks
+        index_pending()
 
     return run

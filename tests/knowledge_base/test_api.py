@@ -16,9 +16,9 @@ def category(db):
 
 
 @pytest.fixture
-def refund(org, category, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        return article_create(
+def refund(org, category, committed):
+    with committed():
+        article = article_create(
             by=org.admin,
             category=category,
             language="zh",
@@ -26,6 +26,7 @@ def refund(org, category, django_capture_on_commit_callbacks):
             body="收货后 7 天内可以申请退款。",
             status=Status.PUBLISHED,
         )
+    return article
 
 
 def test_search_answers_with_highlight_offsets(org, api, refund):  # noqa: F811
@@ -44,8 +45,8 @@ def test_search_rejects_bad_input_with_field_errors(org, api):  # noqa: F811
     assert api().get("/api/v1/search/", {"q": "x"}).status_code in {401, 403}
 
 
-def test_suggestions_for_a_ticket_and_404_outside_scope(org, api, refund, django_capture_on_commit_callbacks):  # noqa: F811
-    with django_capture_on_commit_callbacks(execute=True):
+def test_suggestions_for_a_ticket_and_404_outside_scope(org, api, refund, committed):  # noqa: F811
+    with committed():
         ticket = factories.ticket(
             subject="退款申请", body_text="怎么退款？", queue_=factories.queue(team_=org.billing_team)
         )

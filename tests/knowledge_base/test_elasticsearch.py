@@ -20,8 +20,8 @@ def fake(settings):
     search._backend_for.cache_clear()
 
 
-def test_reindex_builds_a_new_index_switches_the_alias_and_drops_the_old(fake, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_reindex_builds_a_new_index_switches_the_alias_and_drops_the_old(fake, committed):
+    with committed():
         category = Category.objects.create(slug="c", name_zh="类", name_en="Cat")
         article_create(
             by=None,

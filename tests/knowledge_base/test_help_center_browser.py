@@ -6,6 +6,7 @@ import re
 import pytest
 
 from contact_center.demo.articles import demo_articles_ensure
+from knowledge_base.indexing import index_pending
 from tests import factories
 from tests.browser.conftest import chromium, open_browser, screenshot, site  # noqa: F401
 from tests.factories import PASSWORD
@@ -15,6 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_visitor_browses_searches_and_reads_in_both_languages(open_browser, screenshot):  # noqa: F811
     demo_articles_ensure()
+    index_pending()  # what the worker's search_index duty does within a second
     page = open_browser(locale="zh-CN")
     page.goto("/help/zh/")
     assert (
@@ -58,6 +60,7 @@ def test_agent_inserts_the_suggested_refund_article_and_searches_globally(org, o
     ticket = factories.ticket(
         subject="申请退款", body_text="我买的耳机不想要了，怎么退款？", queue_=queue, language="zh"
     )
+    index_pending()
     page = open_browser(locale="zh-CN")
     page.goto(f"/help/agent-tools/?ticket={ticket.pk}")
     page.fill("#id_username", "agent_zh")

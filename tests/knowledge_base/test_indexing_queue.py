@@ -1,0 +1,77 @@
+"""Index updates are queued in the transaction that makes the change and indexed in bulk by the
+worker's search_index duty: nothing is lost between a commit and the indexing."""
+
+import pytest
+from django.db import transaction
+
+from contact_center.worker import registered_duties
+from knowledge_base import search
+from knowledge_base.indexing import index_pending
+from knowledge_base.models import PendingIndex
+from knowledge_base.search import search_global, search_reindex
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def database_backend(settings):
+    settings.ELASTICSEARCH_URL = ""
+    search._backend_for.cache_clear()
+    yield
+    search._backend_for.cache_clear()
+
+
+def ids(results):
+    return [r["id"] for r in results]
+
+
+def test_a_new_ticket_is_searchable_after_the_worker_round(org, database_backend, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
+    assert search_global(org.supervisor, "zebra", kind="ticket") == []
+    queued = set(PendingIndex.objects.values_list("kind", "object_id"))
+    assert ("ticket", ticket.pk) in queued  # with its new customer; its several saves count once
+    assert registered_duties()["search_index"].run() == len(queued)
+    assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
+    assert not PendingIndex.objects.exists()
+
+
+def test_a_rolled_back_change_leaves_nothing_queued(org, database_backend):
+    before = PendingIndex.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        factories.ticket(subject="Never happened", queue_=factories.queue(team_=org.tech_team))
+        raise RuntimeError
+    assert PendingIndex.objects.count() == before
+
+
+def test_a_failed_round_keeps_the_queue_for_the_next(org, database_backend, monkeypatch):
+    ticket = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
+
+    def down(records):
+        raise ConnectionError("search backend down")
+
+    monkeypatch.setattr(search, "index_records", down)
+    assert index_pending() == 0
+    monkeypatch.undo()
+    queued = set(PendingIndex.objects.values_list("kind", "object_id"))
+    assert ("ticket", ticket.pk) in queued
+    assert index_pending() == len(queued)
+    assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
+
+
+def test_a_deleted_ticket_leaves_the_index_on_the_next_round(org, database_backend):
+    ticket = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
+    index_pending()
+    pk = ticket.pk
+    ticket.delete()
+    assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [pk]
+    index_pending()
+    assert search_global(org.supervisor, "zebra", kind="ticket") == []
+
+
+def test_a_reindex_empties_the_queue_of_what_it_covered(org, database_backend):
+    ticket = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
+    search_reindex()
+    assert not PendingIndex.objects.exists()
+    assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
