@@ -98,13 +98,20 @@ def _routing_ensure(ticket: Ticket) -> TicketRouting:
         existing = TicketRouting.objects.filter(pk=ticket.pk).first()
         if existing is not None:
             return existing  # another process placed it while we waited for the lock
+        waits = ticket.assignee_id is None and ticket.is_open
         rule = None
-        if ticket.assignee_id is None and ticket.is_open and _placement_open(ticket):
+        if waits and _placement_open(ticket):
             rule = rule_match(ticket)
             if rule is not None and rule.queue_id != ticket.queue_id:
                 with own_writes():
                     ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
-        return TicketRouting.objects.create(ticket_id=ticket.pk, rule=rule)
+        if waits and rule is None:
+            rule = _queue_rule(ticket)
+        # Unassigned and open in a routed queue: it waits from now on (what _waiting_start decides, here
+        # under the ticket's own lock).
+        return TicketRouting.objects.create(
+            ticket_id=ticket.pk, rule=rule, waiting_since=timezone.now() if rule is not None else None
+        )
 
 
 def _waiting_start(routing: TicketRouting) -> None:
@@ -177,15 +184,21 @@ def _rule_view(rule: QueueRouting, cache: dict | None = None) -> RuleView:
     return view
 
 
-def _recently_missed(ticket_id: int, cooldown: int, now) -> set[int]:
-    since = now - dt.timedelta(seconds=cooldown)
-    return set(
-        Offer.objects.filter(
-            ticket_id=ticket_id,
-            status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
-            decided_at__gte=since,
-        ).values_list("agent_id", flat=True)
-    )
+def _offers_of(ticket_id: int, cooldown: int, now) -> tuple[int, set[int]]:
+    """The ticket's pending offers (how many) and the agents who declined or missed it within `cooldown`."""
+    pending, missed = 0, set()
+    for status, agent_id in Offer.objects.filter(
+        Q(status=OfferStatus.PENDING)
+        | Q(
+            status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED], decided_at__gte=now - dt.timedelta(seconds=cooldown)
+        ),
+        ticket_id=ticket_id,
+    ).values_list("status", "agent_id"):
+        if status == OfferStatus.PENDING:
+            pending += 1
+        else:
+            missed.add(agent_id)
+    return pending, missed
 
 
 def _decision(routing: TicketRouting, ticket: Ticket, view: RuleView, judged, waited: float, now):
@@ -276,8 +289,10 @@ def _offer_try(ticket_id: int, agent: AgentState, rule: QueueRouting, *, skip_lo
         ticket = Ticket.objects.get(pk=ticket_id)
         if ticket.assignee_id is not None or not ticket.is_open:
             return None
-        pending = Offer.objects.filter(ticket_id=ticket_id, status=OfferStatus.PENDING)
-        if pending.count() >= max(rule.ring_count, 1) or pending.filter(agent_id=agent.id).exists():
+        ringing = list(
+            Offer.objects.filter(ticket_id=ticket_id, status=OfferStatus.PENDING).values_list("agent_id", flat=True)
+        )
+        if len(ringing) >= max(rule.ring_count, 1) or agent.id in ringing:
             return None
         profile = AgentProfile.objects.select_for_update().filter(user_id=agent.id).first()
         channel = capacity_channel(ticket.channel)
@@ -319,7 +334,8 @@ def _offer_next(
     now = timezone.now()
     if routing.rule_id != rule.pk:
         TicketRouting.objects.filter(pk=routing.pk).update(rule=rule)
-    slots = max(rule.ring_count, 1) - Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).count()
+    pending, missed = _offers_of(ticket.pk, rule.offer_timeout_seconds or 30, now)
+    slots = max(rule.ring_count, 1) - pending
     if slots <= 0:
         return []
     view = _rule_view(rule, views)
@@ -333,7 +349,7 @@ def _offer_next(
         ranking_skills=view.skills,
         strategy=rule.strategy,
         waited_seconds=waited,
-        excluded=_recently_missed(ticket.pk, rule.offer_timeout_seconds or 30, now),
+        excluded=missed,
         now=now,
     )
     _record_decision(routing, ticket, view, judged, waited, now)
@@ -355,8 +371,8 @@ def ticket_route(ticket: Ticket) -> list[Offer]:
     """Place the ticket in its queue (first time), then offer it to the best free agent(s) if it waits."""
     ticket = Ticket.objects.select_related("customer", "queue").get(pk=ticket.pk)
     routing = _routing_ensure(ticket)
+    ticket.refresh_from_db(fields=["queue"])  # placing it may have moved it
     if routing.waiting_since is None and ticket.assignee_id is None and ticket.is_open:
-        ticket.refresh_from_db(fields=["queue"])
         _waiting_start(routing)
     if _older_waiting(routing, ticket):
         before = set(Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).values_list("pk", flat=True))

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Max, Subquery
 
-from accounts.models import AgentProfile, AgentSkill, Role, Team
+from accounts.models import AgentProfile, AgentSkill, Presence, Role, Team
 from routing.models import Offer, OfferStatus
 from routing.selection import CAPACITY_CHANNEL, AgentState, capacity_channel
 from ticketing.models import Status, Ticket
@@ -96,7 +96,10 @@ def agents_snapshot(*, with_last_offer: bool = False) -> list[AgentState]:
         "user__first_name",
         "user__last_name",
     )
-    rows = AgentProfile.objects.filter(user__is_active=True).values_list("id", *fields)
+    # Offline agents are never candidates (nor listed in explain): a large roster has most of them offline.
+    rows = (
+        AgentProfile.objects.filter(user__is_active=True).exclude(presence=Presence.OFFLINE).values_list("id", *fields)
+    )
     skills, teams, roles = _attributes()
     load = agents_load()
     last_offer = {}

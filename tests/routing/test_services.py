@@ -195,6 +195,22 @@ def test_one_sweep_batch_rings_the_other_agent_within_capacity_and_records_each_
         assert event.data["expires_at"] == offer.expires_at.isoformat() and event.data["queue"] == billing.queue_id
 
 
+def test_the_decision_shows_an_away_agent_with_the_reason_and_leaves_offline_agents_out(org, billing):
+    AgentProfile.objects.filter(user=org.agent_en).update(presence=Presence.AWAY)
+    away = factories.ticket(channel="email", language="zh")
+    ticket_route(away)
+    [decision] = RoutingDecision.objects.filter(ticket=away)
+    candidates = {c["agent"]: c for c in decision.candidates}
+    assert candidates[org.agent_zh.id]["eligible"]
+    assert "presence is away" in candidates[org.agent_en.id]["reasons"]
+    AgentProfile.objects.filter(user=org.agent_en).update(presence=Presence.OFFLINE)
+    offline = factories.ticket(channel="email", language="zh")
+    ticket_route(offline)
+    [decision] = RoutingDecision.objects.filter(ticket=offline)
+    assert org.agent_en.id not in {c["agent"] for c in decision.candidates}
+    assert pending(offline) == [org.agent_zh.id]
+
+
 def test_a_ticket_of_a_queue_without_routing_is_left_alone(org):
     ticket = factories.ticket(channel="email")
     assert ticket_route(ticket) == []
