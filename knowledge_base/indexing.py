@@ -38,14 +38,34 @@ def index_pending() -> int:
         records = {(kind, object_id) for _, kind, object_id in rows}
         try:
             index_records(records)
-        except Exception:  # the backend is down or a document failed: keep the batch for the next round
-            logger.exception("search index update failed for %d record(s); kept queued", len(records))
-            break
+        except Exception:
+            if not _one_by_one(records):  # the backend is down: keep the batch for the next round
+                logger.exception("search index update failed for %d record(s); kept queued", len(records))
+                break
         PendingIndex.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
         done += len(records)
         if len(rows) < BATCH:
             break
     return done
+
+
+def _one_by_one(records) -> bool:
+    """After a failed batch: index each record alone. False when none could be (keep them all);
+    otherwise the ones that fail are dropped with a log line, for search_reindex to repair,
+    rather than block the queue."""
+    from knowledge_base.search import index_records
+
+    failed = []
+    for record in records:
+        try:
+            index_records([record])
+        except Exception:
+            failed.append(record)
+    if len(failed) == len(records):
+        return False
+    for kind, object_id in failed:
+        logger.error("search index update failed for %s %s; dropped from the queue", kind, object_id)
+    return True
 
 
 def _article(sender, instance, **kwargs):

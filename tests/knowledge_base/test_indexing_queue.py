@@ -60,6 +60,22 @@ def test_a_failed_round_keeps_the_queue_for_the_next(org, database_backend, monk
     assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
 
 
+def test_a_record_that_cannot_be_indexed_does_not_block_the_others(org, database_backend, monkeypatch):
+    broken = factories.ticket(subject="Zebra crossing", queue_=factories.queue(team_=org.tech_team))
+    fine = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
+    index_records = search.index_records
+
+    def fails_on_broken(records):
+        if ("ticket", broken.pk) in set(records):
+            raise ValueError("cannot build this document")
+        index_records(records)
+
+    monkeypatch.setattr(search, "index_records", fails_on_broken)
+    assert index_pending() > 0
+    assert not PendingIndex.objects.exists()
+    assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [fine.pk]
+
+
 def test_a_deleted_ticket_leaves_the_index_on_the_next_round(org, database_backend):
     ticket = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
     index_pending()
