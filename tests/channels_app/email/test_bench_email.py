@@ -43,6 +43,7 @@ def test_the_report_gives_the_ratio_to_django_helpdesk_or_says_why_it_is_missing
     assert "| sqlite | 300 | 120 |" in body
     assert "**60 messages/s**; ours on SQLite is 2.0× its rate" in body
     assert "indexed what the pass queued in 1.5 s" in body
+    assert "except the search indexing itself" in body
 
     missing = bench.render(passes, {}, emails=300, replies=100, delivered=200, helpdesk={"skipped": "no venv"})
     assert "was not measured: no venv" in missing
