@@ -64,6 +64,7 @@ def machine(postgres_url: str | None = None) -> dict[str, str]:
         "django": django.get_version(),
         "sqlite": sqlite3.sqlite_version,
         "load": load_average(),
+        "load_start": LOAD_AT_START,  # a benchmark may set its own, taken just before it measures
     }
     if postgres_url:
         info["postgresql"] = postgres_version(postgres_url)
@@ -75,6 +76,9 @@ def load_average() -> str:
         return " / ".join(f"{value:.2f}" for value in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+LOAD_AT_START = load_average()  # when the benchmark process started
 
 
 def machine_line(info: dict[str, str]) -> str:
