@@ -32,9 +32,7 @@ def _safely(func, *args, **kwargs):
 def _after_event(ticket_id: int, frees: bool) -> None:
     from ticketing.models import Ticket
 
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is not None:
-        services.ticket_route(ticket)
+    services.ticket_route(Ticket(pk=ticket_id))  # it reads the ticket itself
     if frees:
         services.waiting_route_for_agent()
 

@@ -139,7 +139,9 @@ def _placement_open(ticket: Ticket) -> bool:
 def _queue_rule(ticket: Ticket) -> QueueRouting | None:
     if ticket.queue_id is None:
         return None
-    return QueueRouting.objects.filter(queue_id=ticket.queue_id, is_active=True).select_related("queue").first()
+    return (
+        QueueRouting.objects.filter(queue_id=ticket.queue_id, is_active=True).select_related("queue", "skill").first()
+    )
 
 
 # ---------------------------------------------------------------- selection
@@ -220,10 +222,11 @@ def _decision(routing: TicketRouting, ticket: Ticket, view: RuleView, judged, wa
     return decision, routing
 
 
-def _record_decision(routing: TicketRouting, ticket: Ticket, view: RuleView, judged, waited: float, now) -> None:
-    made = _decision(routing, ticket, view, judged, waited, now)
-    if made is not None:
-        made[0].save()
+def _decision_write(decisions: list) -> None:
+    """Write the one (decision, routing row) `decisions` may hold, and empty it."""
+    if decisions:
+        decision, routing = decisions.pop()
+        decision.save()
         TicketRouting.objects.filter(pk=routing.pk).update(last_signature=routing.last_signature)
 
 
@@ -278,11 +281,15 @@ def _offers_withdraw(offers, *, ticket: Ticket | None = None) -> list[int]:
     return tickets
 
 
-def _offer_try(ticket_id: int, agent: AgentState, rule: QueueRouting, *, skip_locked: bool) -> Offer | None:
-    """One short transaction: re-check the ticket and the agent under locks, then create the offer."""
+def _offer_try(
+    ticket_id: int, agent: AgentState, rule: QueueRouting, *, skip_locked: bool, decisions: list | None = None
+) -> Offer | None:
+    """One short transaction: re-check the ticket and the agent under locks, then create the offer.
+    The ranking's decision, if one waits in `decisions`, is written in it too (a commit less)."""
     with transaction.atomic():
         if not _ticket_key_share(ticket_id, skip_locked=skip_locked):
             return None
+        _decision_write(decisions)
         routing = TicketRouting.objects.select_for_update(skip_locked=skip_locked).filter(pk=ticket_id).first()
         if routing is None or routing.waiting_since is None:
             return None
@@ -319,9 +326,17 @@ def _offer_try(ticket_id: int, agent: AgentState, rule: QueueRouting, *, skip_lo
 
 
 def _offer_next(
-    routing: TicketRouting, *, agents: list[AgentState] | None = None, views: dict | None = None, sweep: bool = False
+    routing: TicketRouting,
+    *,
+    ticket: Ticket | None = None,
+    agents: list[AgentState] | None = None,
+    views: dict | None = None,
+    sweep: bool = False,
 ) -> list[Offer]:
-    ticket = Ticket.objects.select_related("queue").get(pk=routing.pk)
+    """Rank the agents for the ticket and offer it to the best free one(s). `ticket`: a copy just read
+    (the offer's transaction re-checks it under the locks)."""
+    if ticket is None:
+        ticket = Ticket.objects.select_related("queue").get(pk=routing.pk)
     rule = _queue_rule(ticket)
     if rule is None or ticket.assignee_id is not None or not ticket.is_open:
         with transaction.atomic():
@@ -352,24 +367,30 @@ def _offer_next(
         excluded=missed,
         now=now,
     )
-    _record_decision(routing, ticket, view, judged, waited, now)
+    made = _decision(routing, ticket, view, judged, waited, now)
+    decisions = [made] if made is not None else []
     offers = []
     for candidate in judged:
         if not candidate.eligible or len(offers) >= slots:
             break
         try:
-            offer = _offer_try(ticket.pk, candidate.agent, rule, skip_locked=sweep)
+            offer = _offer_try(ticket.pk, candidate.agent, rule, skip_locked=sweep, decisions=decisions)
         except DatabaseError:  # a deadlock victim or busy database: the sweep tries again in a second
             logger.warning("Offer of ticket %s to agent %s failed; will retry", ticket.pk, candidate.agent.id)
             break
         if offer is not None:
             offers.append(offer)
+    if decisions:  # no offer transaction took it
+        with transaction.atomic():
+            _decision_write(decisions)
     return offers
 
 
 def ticket_route(ticket: Ticket) -> list[Offer]:
     """Place the ticket in its queue (first time), then offer it to the best free agent(s) if it waits."""
-    ticket = Ticket.objects.select_related("customer", "queue").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_related("customer", "queue").filter(pk=ticket.pk).first()
+    if ticket is None:
+        return []  # deleted (merged away) since the event
     routing = _routing_ensure(ticket)
     ticket.refresh_from_db(fields=["queue"])  # placing it may have moved it
     if routing.waiting_since is None and ticket.assignee_id is None and ticket.is_open:
@@ -378,7 +399,7 @@ def ticket_route(ticket: Ticket) -> list[Offer]:
         before = set(Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).values_list("pk", flat=True))
         routing_sweep(limit=200)  # serve in order: older and higher-priority tickets first
         return list(Offer.objects.filter(ticket_id=ticket.pk, status=OfferStatus.PENDING).exclude(pk__in=before))
-    return _offer_next(routing)
+    return _offer_next(routing, ticket=ticket)
 
 
 def _older_waiting(routing: TicketRouting, ticket: Ticket) -> bool:
