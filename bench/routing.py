@@ -5,8 +5,9 @@ chat capacity 3), 20 routed queues, 10,000 waiting tickets. Measured:
 
 1. Routing decisions per second: worker processes run the routing sweep (the same
    `routing_sweep` the `run_worker` duty runs every second) until every agent is at
-   capacity or the time is up; a decision is an offer made (each one a locked
-   capacity check, an offer row and its event). One worker, then two on the same data.
+   capacity or the time is up; a decision is an offer made (each one a capacity check
+   under the agent's profile lock, an offer row and its event; the sweep decides 50
+   waiting tickets per transaction). One worker, then two on the same data.
 2. Ticket created → offer frame received: a process creates tickets one at a time
    (free agents, nothing else waiting); the on-commit trigger routes it and the
    offer event goes through the Redis channel layer to daphne's /ws/agent/ consumer
@@ -396,9 +397,10 @@ def render(cfg: Config, loaded: dict, sweeps: list[dict], lat: dict, machine: di
             "",
             "Decisions: worker processes run `routing_sweep` (the `routing_sweep` duty of `run_worker`) from the "
             "same starting point (every ticket waiting, no offers) until every agent is at capacity or "
-            f"{cfg.sweep_seconds:.0f} s pass. A decision is one offer made: ranking the agents, then a short "
-            "transaction that locks the ticket's routing row and the agent's profile, counts the agent's load, "
-            f"writes the offer and its event. Target: {TARGET_DECISIONS} per second.",
+            f"{cfg.sweep_seconds:.0f} s pass. A decision is one offer made: ranking the agents for a waiting "
+            "ticket, with its routing row and the chosen agent's profile locked (SKIP LOCKED) and the agent's load "
+            "counted under that lock, and writing the offer and its event. The sweep decides up to 50 tickets per "
+            f"transaction and writes their offers and events in bulk. Target: {TARGET_DECISIONS} per second.",
             "",
             report.table(["workers", "offers made", "seconds", "decisions/s", "target met"], rows),
             "",
