@@ -44,20 +44,26 @@ def _bulk_load() -> bool:
     return publishing_is_paused()
 
 
+def _message_may_route(ticket) -> bool:
+    """Whether another message on the ticket can change where it goes. Assigned: no. No routing row yet:
+    a new ticket, whose ticket.created routes it. Already waiting: offers and their expiry move it on.
+    In a queue that no routing rule serves: nothing to do, and routing it again cost more than storing
+    the message (every chat line of an unrouted widget queue did)."""
+    from routing.models import QueueRouting, TicketRouting
+
+    if ticket.assignee_id is not None:
+        return False
+    routing = TicketRouting.objects.filter(pk=ticket.pk).values_list("waiting_since", "rule_id").first()
+    if routing is None or routing[0] is not None:
+        return False
+    return routing[1] is not None or QueueRouting.objects.filter(queue_id=ticket.queue_id, is_active=True).exists()
+
+
 def on_ticket_event(sender, event, ticket, **kwargs):
     if services.routing_busy() or event.kind not in ROUTE_ON or _bulk_load():
         return
-    if event.kind == "message.received":
-        from routing.models import TicketRouting
-
-        # Assigned: nothing to route. No routing row yet: a new ticket, whose ticket.created routes it.
-        # Already waiting: offers and their expiry move it on; another chat line changes nothing
-        # (and routing it again cost a third of each chat message).
-        if (
-            ticket.assignee_id is not None
-            or not TicketRouting.objects.filter(pk=ticket.pk, waiting_since__isnull=True).exists()
-        ):
-            return
+    if event.kind == "message.received" and not _message_may_route(ticket):
+        return
     frees = event.kind in FREES_CAPACITY and (
         event.kind != "ticket.assigned" or (event.data.get("assignee") or {}).get("from") is not None
     )

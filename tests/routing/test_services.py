@@ -217,6 +217,35 @@ def test_a_ticket_of_a_queue_without_routing_is_left_alone(org):
     assert not Offer.objects.exists()
 
 
+def test_more_messages_on_a_ticket_no_rule_serves_cost_no_routing(org, monkeypatch, django_capture_on_commit_callbacks):
+    from ticketing.inbound import InboundMessage, inbound_ingest
+
+    def chat_line(n, ticket_id=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            return inbound_ingest(
+                InboundMessage(
+                    channel="chat",
+                    sender_address="visitor-1",
+                    external_id=f"line-{n}",
+                    text=f"第 {n} 句",
+                    ticket_id=ticket_id,
+                )
+            ).ticket
+
+    ticket = chat_line(0)
+    assert TicketRouting.objects.get(pk=ticket.pk).rule_id is None  # placed, in a queue nothing routes
+    routed = []
+    monkeypatch.setattr(services, "ticket_route", lambda t: routed.append(t.pk) or [])
+    chat_line(1, ticket.pk)
+    assert routed == []
+    # Once a rule serves the queue, the next message routes the ticket it had left alone.
+    routed_queue_for = routed_queue(org.billing_team)
+    ticket.queue = routed_queue_for.queue
+    ticket.save(update_fields=["queue"])
+    chat_line(2, ticket.pk)
+    assert routed == [ticket.pk]
+
+
 def test_the_sweep_routes_a_ticket_whose_trigger_was_lost(org, billing):
     ticket = factories.ticket(channel="email", language="zh")  # no on_commit here: as if the process died
     assert not TicketRouting.objects.filter(pk=ticket.pk).exists()
