@@ -64,3 +64,20 @@ def persistent_secret(path: Path, make) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value)
     return value
+
+
+def redis_channel_layer(url: str) -> dict:
+    """The channel layer over Redis, as the servers and the worker use it."""
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py gives up on a reply after 5 s by default, exactly how long channels_redis
+            # blocks waiting for a message: an idle socket would fail. Wait longer than that.
+            "hosts": [{"address": url, "socket_timeout": 30}],
+            # Capacity bounds one Redis list per server process, shared by all its sockets: at 1,000,
+            # a burst of chat with 1,000 sockets connected silently dropped live events. Expiry still
+            # drops what no process reads for 30 s (a process that died).
+            "capacity": 100_000,
+            "expiry": 30,
+        },
+    }
