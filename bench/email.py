@@ -197,7 +197,7 @@ def render(
         "",
         "Command: `make bench` (or `.venv/bin/python -m bench.email`).  ",
         f"Date: {report.now_line()}.  ",
-        f"Machine: {report.machine_line(report.machine())}; load average at the end {report.load_average()}.",
+        f"Machine: {report.machine_line(report.machine())}.",
         "",
         f"{emails:,} messages in one Dovecot INBOX on loopback (60 % Chinese — GBK plain text and UTF-8 —, 40 % "
         "English; one in ten with a 30 KB attachment, two in ten with an HTML alternative to sanitize, one in five "
