@@ -13,6 +13,7 @@ from knowledge_base.models import (
     ArticleTag,
     ArticleVersion,
     Category,
+    IndexLease,
     PendingIndex,
     Status,
 )
@@ -143,6 +144,19 @@ class PendingIndexAdmin(admin.ModelAdmin):
     list_display = ["kind", "object_id"]
     list_filter = ["kind"]
     search_fields = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IndexLease)
+class IndexLeaseAdmin(admin.ModelAdmin):
+    """Which worker drains the search queue now: to look at, never to edit."""
+
+    list_display = ["holder", "until"]
 
     def has_add_permission(self, request):
         return False

@@ -5,15 +5,21 @@ process pays one INSERT instead of building and writing the documents, and a cra
 commit and the indexing loses nothing."""
 
 import logging
+import os
+import socket
+from datetime import timedelta
 
+from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
 
-from knowledge_base.models import DocKind, PendingIndex
+from knowledge_base.models import DocKind, IndexLease, PendingIndex
 
 logger = logging.getLogger(__name__)
 
 BATCH = 200  # records per bulk update: on SQLite each batch is one short write transaction
 MAX_BATCHES = 20  # per call: the duty returns to the worker's other duties at least this often
+LEASE = timedelta(seconds=60)  # far longer than a call takes; a worker killed mid-call delays indexing by this
 
 
 def index_after_commit(kind: str, object_ids) -> None:
@@ -25,9 +31,31 @@ def index_after_commit(kind: str, object_ids) -> None:
         PendingIndex.objects.bulk_create([PendingIndex(kind=kind, object_id=i) for i in ids])
 
 
+def _lease_take(holder: str) -> bool:
+    now = timezone.now()
+    IndexLease.objects.get_or_create(pk=1)
+    free = Q(until__isnull=True) | Q(until__lt=now) | Q(holder=holder)
+    return IndexLease.objects.filter(free, pk=1).update(holder=holder, until=now + LEASE) == 1
+
+
+def _lease_release(holder: str) -> None:
+    IndexLease.objects.filter(pk=1, holder=holder).update(until=None)
+
+
 def index_pending() -> int:
     """Index the queued records, oldest first, in batches; returns how many distinct records.
-    A batch that fails stays queued and is retried on the next call."""
+    One worker at a time (the others find the lease taken and return 0). A batch that fails
+    stays queued and is retried on the next call."""
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    if not _lease_take(holder):
+        return 0
+    try:
+        return _drain()
+    finally:
+        _lease_release(holder)
+
+
+def _drain() -> int:
     from knowledge_base.search import index_records
 
     done = 0

@@ -91,3 +91,24 @@ def test_a_reindex_empties_the_queue_of_what_it_covered(org, database_backend):
     search_reindex()
     assert not PendingIndex.objects.exists()
     assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
+
+
+def test_one_worker_at_a_time_drains_the_queue_and_a_dead_ones_lease_runs_out(org, database_backend):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from knowledge_base.models import IndexLease
+
+    ticket = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
+    # Another worker is draining: two at once could write a stale document over a fresh one.
+    IndexLease.objects.update_or_create(
+        pk=1, defaults={"holder": "other-host:1", "until": timezone.now() + timedelta(seconds=30)}
+    )
+    assert index_pending() == 0
+    assert PendingIndex.objects.filter(kind="ticket", object_id=ticket.pk).exists()
+    # That worker was killed mid-round: its lease runs out and the queue is drained.
+    IndexLease.objects.filter(pk=1).update(until=timezone.now() - timedelta(seconds=1))
+    assert index_pending() >= 1
+    assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
+    assert IndexLease.objects.get(pk=1).until is None  # released for the next round, whoever runs it
