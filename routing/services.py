@@ -340,8 +340,16 @@ def _offer_next(
     rule = _queue_rule(ticket)
     if rule is None or ticket.assignee_id is not None or not ticket.is_open:
         with transaction.atomic():
-            _stop_waiting(routing, ticket)
-        return []
+            # Decide on the ticket as it is under the locks: the copy may predate its return to the
+            # queue and a new offer, which stopping now would withdraw, leaving it neither waiting nor offered.
+            _ticket_key_share(routing.pk)
+            TicketRouting.objects.select_for_update().filter(pk=routing.pk).first()
+            routing.refresh_from_db()
+            ticket = Ticket.objects.select_related("queue").get(pk=routing.pk)
+            rule = _queue_rule(ticket)
+            if rule is None or ticket.assignee_id is not None or not ticket.is_open:
+                _stop_waiting(routing, ticket)
+                return []
     if routing.waiting_since is None:
         _waiting_start(routing)
         if routing.waiting_since is None:

@@ -13,7 +13,7 @@ from routing.models import Offer, OfferStatus, RoutingDecision, TicketRouting
 from routing.services import offer_accept, offer_decline, offers_expire, routing_sweep, ticket_route
 from tests import factories
 from tests.routing.helpers import capacity, routed_queue, skill
-from ticketing.models import Status, TicketEvent
+from ticketing.models import Status, Ticket, TicketEvent
 from ticketing.services import ticket_assign, ticket_change_status
 
 ZH_BILLING = 'billing >= 3 and "zh" in languages'
@@ -160,6 +160,23 @@ def test_supervisor_assignment_stops_waiting_and_a_transfer_to_a_queue_reroutes(
         ticket_assign(ticket=ticket, agent=None, by=org.supervisor, queue=billing.queue)
     assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is not None
     assert pending(ticket) == [org.agent_zh.id]
+
+
+def test_routing_from_a_copy_read_before_the_ticket_was_given_back_keeps_its_new_offer(
+    org, billing, django_capture_on_commit_callbacks
+):
+    ticket = factories.ticket(channel="email", language="zh")
+    [offer] = ticket_route(ticket)
+    offer_accept(offer=offer, agent=org.agent_zh)
+    stale = Ticket.objects.get(pk=ticket.pk)  # a process routing "ticket.assigned" read it here, then stalled
+    with django_capture_on_commit_callbacks(execute=True):  # meanwhile it goes back and is offered again
+        ticket_assign(ticket=ticket, agent=None, by=org.supervisor, queue=billing.queue)
+    assert pending(ticket) == [org.agent_zh.id]
+
+    services._offer_next(TicketRouting.objects.get(pk=ticket.pk), ticket=stale)  # the stalled process goes on
+
+    assert pending(ticket) == [org.agent_zh.id]  # not withdrawn by a decision on what the ticket was
+    assert TicketRouting.objects.get(pk=ticket.pk).waiting_since is not None
 
 
 def test_ring_several_at_once_first_accept_wins(org, billing):
