@@ -72,8 +72,9 @@ def redis_channel_layer(url: str) -> dict:
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # redis-py gives up on a reply after 5 s by default, exactly how long channels_redis
-            # blocks waiting for a message: an idle socket would fail. Wait longer than that.
-            "hosts": [{"address": url, "socket_timeout": 30}],
+            # blocks waiting for a message: an idle socket would fail. Wait longer than that. But an
+            # unreachable Redis must fail a publish quickly, not hold the write that triggered it.
+            "hosts": [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 2}],
             # Capacity bounds one Redis list per server process, shared by all its sockets: at 1,000,
             # a burst of chat with 1,000 sockets connected silently dropped live events. Expiry still
             # drops what no process reads for 30 s (a process that died).
