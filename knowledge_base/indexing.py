@@ -7,6 +7,8 @@ commit and the indexing loses nothing."""
 import logging
 import os
 import socket
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db.models import Q
@@ -42,15 +44,36 @@ def _lease_release(holder: str) -> None:
     IndexLease.objects.filter(pk=1, holder=holder).update(until=None)
 
 
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def index_pending() -> int:
     """Index the queued records, oldest first, in batches; returns how many distinct records.
-    One worker at a time (the others find the lease taken and return 0). A batch that fails
-    stays queued and is retried on the next call."""
-    holder = f"{socket.gethostname()}:{os.getpid()}"
+    One worker at a time, and none during a rebuild (they find the lease taken and return 0).
+    A batch that fails stays queued and is retried on the next call."""
+    holder = _holder()
     if not _lease_take(holder):
         return 0
     try:
         return _drain()
+    finally:
+        _lease_release(holder)
+
+
+@contextmanager
+def rebuild_lease(wait: float = 120):
+    """Hold the queue for a rebuild: the duty would otherwise index into the old index (Elasticsearch
+    switches the alias at the end) and drop the queue rows of changes the rebuild may have missed.
+    Yields `renew`, to call between batches; the lease runs out by itself if the rebuild dies."""
+    holder = f"rebuild:{_holder()}"
+    deadline = time.monotonic() + wait
+    while not _lease_take(holder):
+        if time.monotonic() > deadline:
+            raise RuntimeError("The search queue is held by another process; try again in a minute.")
+        time.sleep(0.5)
+    try:
+        yield lambda: _lease_take(holder)
     finally:
         _lease_release(holder)
 

@@ -155,20 +155,24 @@ def index_records(records) -> None:
         be.delete(kind, object_ids)
 
 
-def _batches():
+def _batches(renew=lambda: None):
     for kind in (DocKind.ARTICLE, DocKind.TICKET, DocKind.CUSTOMER):
         ids = list(documents.all_ids(kind))
         for start in range(0, len(ids), BATCH):
+            renew()
             yield [d for d in (documents.document_for(kind, i) for i in ids[start : start + BATCH]) if d]
 
 
 def search_reindex() -> int:
     """Rebuild the whole index (Elasticsearch: a new index behind the alias; database: the table).
-    Records queued before the rebuild started are in it: their queue rows go."""
+    Records queued before the rebuild started are in it: exactly those queue rows go (a row whose
+    transaction commits during the rebuild may describe a change the rebuild read too early)."""
+    from knowledge_base.indexing import rebuild_lease
     from knowledge_base.models import PendingIndex
 
-    queued = PendingIndex.objects.order_by("-pk").values_list("pk", flat=True).first()
-    count = backend().rebuild(_batches())
-    if queued:
-        PendingIndex.objects.filter(pk__lte=queued).delete()
+    with rebuild_lease() as renew:
+        queued = list(PendingIndex.objects.values_list("pk", flat=True))
+        count = backend().rebuild(_batches(renew))
+        for start in range(0, len(queued), 1000):
+            PendingIndex.objects.filter(pk__in=queued[start : start + 1000]).delete()
     return count

@@ -112,3 +112,27 @@ def test_one_worker_at_a_time_drains_the_queue_and_a_dead_ones_lease_runs_out(or
     assert index_pending() >= 1
     assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
     assert IndexLease.objects.get(pk=1).until is None  # released for the next round, whoever runs it
+
+
+def test_a_change_made_during_a_rebuild_stays_queued_and_the_duty_waits_for_the_rebuild(
+    org, database_backend, monkeypatch
+):
+    queue = factories.queue(team_=org.tech_team)
+    before = factories.ticket(subject="Zebra lamp flickers", queue_=queue)
+    during = {}
+    batches = search._batches
+
+    def rebuilding(renew=lambda: None):
+        # The rebuild has read the queue; a ticket changes and the worker's duty comes round.
+        during["ticket"] = factories.ticket(subject="Walrus fan rattles", queue_=queue)
+        during["duty"] = index_pending()
+        yield from batches(renew)
+
+    monkeypatch.setattr(search, "_batches", rebuilding)
+    search_reindex()
+
+    assert during["duty"] == 0  # it would have indexed into what the rebuild replaces
+    assert not PendingIndex.objects.filter(kind="ticket", object_id=before.pk).exists()
+    assert PendingIndex.objects.filter(kind="ticket", object_id=during["ticket"].pk).exists()
+    index_pending()
+    assert ids(search_global(org.supervisor, "walrus", kind="ticket")) == [during["ticket"].pk]
