@@ -50,7 +50,10 @@ def _send(frames: list[tuple[list[str], dict]]) -> None:
     cost 3 of the 4 ms an offer's frame took. Other layers (in memory) keep async_to_sync, which runs
     on the caller's own loop when there is one."""
     if not isinstance(get_channel_layer(), RedisChannelLayer):
-        async_to_sync(_send_all)(frames)
+        try:
+            async_to_sync(_send_all)(frames)
+        except Exception:  # e.g. called on a thread running an event loop; the commit's other hooks must run
+            logger.exception("Could not publish %d offer frames", len(frames))
         return
     future = asyncio.run_coroutine_threadsafe(_send_all(frames), _publishing_loop())
     try:
