@@ -64,7 +64,7 @@ def sla_escalation_notice_queue(*, ticket, data: dict) -> list[OutboundEmail]:
     only fail: the escalation itself stays on the ticket and the SLA board)."""
     mailbox = mailbox_for_ticket(ticket)
     if mailbox is None:
-        logger.info("No active mailbox: no email notice for the SLA escalation of ticket %s", ticket.pk)
+        logger.debug("No active mailbox: no email notice for the SLA escalation of ticket %s", ticket.pk)
         return []
     domain = mailbox.from_address.rsplit("@", 1)[-1] or "localhost"
     queued = []
