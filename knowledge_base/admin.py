@@ -156,7 +156,7 @@ class PendingIndexAdmin(admin.ModelAdmin):
 class IndexLeaseAdmin(admin.ModelAdmin):
     """Which worker drains the search queue now: to look at, never to edit."""
 
-    list_display = ["holder", "until"]
+    list_display = ["lease_owner", "lease_until"]
 
     def has_add_permission(self, request):
         return False

@@ -5,23 +5,19 @@ process pays one INSERT instead of building and writing the documents, and a cra
 commit and the indexing loses nothing."""
 
 import logging
-import os
-import socket
 import time
 from contextlib import contextmanager
-from datetime import timedelta
 
-from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.utils import timezone
 
+from contact_center.leases import lease_owner, lease_release, lease_take
 from knowledge_base.models import DocKind, IndexLease, PendingIndex
 
 logger = logging.getLogger(__name__)
 
 BATCH = 200  # records per bulk update: on SQLite each batch is one short write transaction
 MAX_BATCHES = 20  # per call: the duty returns to the worker's other duties at least this often
-LEASE = timedelta(seconds=60)  # far longer than a call takes; a worker killed mid-call delays indexing by this
+LEASE_SECONDS = 60  # far longer than a call takes; a worker killed mid-call delays indexing by this
 
 
 def index_after_commit(kind: str, object_ids) -> None:
@@ -33,32 +29,22 @@ def index_after_commit(kind: str, object_ids) -> None:
         PendingIndex.objects.bulk_create([PendingIndex(kind=kind, object_id=i) for i in ids])
 
 
-def _lease_take(holder: str) -> bool:
-    now = timezone.now()
+def _lease(owner: str) -> bool:
     IndexLease.objects.get_or_create(pk=1)
-    free = Q(until__isnull=True) | Q(until__lt=now) | Q(holder=holder)
-    return IndexLease.objects.filter(free, pk=1).update(holder=holder, until=now + LEASE) == 1
-
-
-def _lease_release(holder: str) -> None:
-    IndexLease.objects.filter(pk=1, holder=holder).update(until=None)
-
-
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return lease_take(IndexLease.objects.filter(pk=1), owner=owner, seconds=LEASE_SECONDS)
 
 
 def index_pending() -> int:
     """Index the queued records, oldest first, in batches; returns how many distinct records.
     One worker at a time, and none during a rebuild (they find the lease taken and return 0).
     A batch that fails stays queued and is retried on the next call."""
-    holder = _holder()
-    if not _lease_take(holder):
+    owner = lease_owner()
+    if not _lease(owner):
         return 0
     try:
         return _drain()
     finally:
-        _lease_release(holder)
+        lease_release(IndexLease.objects.filter(pk=1), owner=owner)
 
 
 @contextmanager
@@ -66,16 +52,16 @@ def rebuild_lease(wait: float = 120):
     """Hold the queue for a rebuild: the duty would otherwise index into the old index (Elasticsearch
     switches the alias at the end) and drop the queue rows of changes the rebuild may have missed.
     Yields `renew`, to call between batches; the lease runs out by itself if the rebuild dies."""
-    holder = f"rebuild:{_holder()}"
+    owner = f"rebuild:{lease_owner()}"
     deadline = time.monotonic() + wait
-    while not _lease_take(holder):
+    while not _lease(owner):
         if time.monotonic() > deadline:
             raise RuntimeError("The search queue is held by another process; try again in a minute.")
         time.sleep(0.5)
     try:
-        yield lambda: _lease_take(holder)
+        yield lambda: _lease(owner)
     finally:
-        _lease_release(holder)
+        lease_release(IndexLease.objects.filter(pk=1), owner=owner)
 
 
 def _drain() -> int:

@@ -233,8 +233,8 @@ class IndexLease(models.Model):
     """One row: which worker drains the PendingIndex queue now. Two workers at once could write a
     document built before a change over one built after it, and delete both queue rows."""
 
-    holder = models.CharField(max_length=200, blank=True)
-    until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=120, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.holder or '-'} until {self.until}"
+        return f"{self.lease_owner or '-'} until {self.lease_until}"

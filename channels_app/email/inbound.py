@@ -14,19 +14,18 @@ import os
 import re
 import socket
 import ssl
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import make_msgid
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.email.loops import NO_REPLY_SENDER, acknowledgement_refusal, acknowledgement_text
 from channels_app.email.parse import ParsedEmail, parse_email
 from channels_app.email.threads import subject_ticket_number, subject_with_reference, thread_candidates
 from channels_app.models import Mailbox, OutboundEmail, OutboundKind, RawEmail, Security
+from contact_center.leases import lease_owner, lease_release, lease_take
 from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, DeliveryStatus, Message, Ticket
@@ -244,22 +243,16 @@ class PollResult:
 LEASE_SECONDS = 120
 
 
-def _lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
-
-
 def mailbox_lease_take(mailbox: Mailbox, *, owner: str, seconds: int = LEASE_SECONDS) -> bool:
     """Take or renew the right to fetch this mailbox. Two workers never fetch one mailbox at once:
     that would store nothing twice (ingestion is idempotent) but would do the work twice.
     A lease held by a dead process on this host is taken over at once rather than left to expire."""
-    now = timezone.now()
-    until = now + timedelta(seconds=seconds)
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
-    if Mailbox.objects.filter(free, pk=mailbox.pk).update(lease_owner=owner, lease_until=until):
+    if lease_take(Mailbox.objects.filter(pk=mailbox.pk), owner=owner, seconds=seconds):
         return True
     holder = Mailbox.objects.filter(pk=mailbox.pk).values_list("lease_owner", flat=True).first() or ""
     if not _holder_is_dead(holder):
         return False
+    until = timezone.now() + timedelta(seconds=seconds)
     return bool(Mailbox.objects.filter(pk=mailbox.pk, lease_owner=holder).update(lease_owner=owner, lease_until=until))
 
 
@@ -278,12 +271,12 @@ def _holder_is_dead(holder: str) -> bool:
 
 
 def mailbox_lease_release(mailbox: Mailbox, *, owner: str) -> None:
-    Mailbox.objects.filter(pk=mailbox.pk, lease_owner=owner).update(lease_owner="", lease_until=None)
+    lease_release(Mailbox.objects.filter(pk=mailbox.pk), owner=owner)
 
 
 def mailbox_poll(*, mailbox: Mailbox, limit: int | None = None) -> PollResult:
     """Fetch the new UIDs of one mailbox and store each message. Raises only for connection trouble."""
-    owner = _lease_owner()
+    owner = lease_owner()
     if not mailbox_lease_take(mailbox, owner=owner):
         return PollResult(busy=True)
     try:

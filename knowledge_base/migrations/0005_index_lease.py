@@ -14,8 +14,8 @@ class Migration(migrations.Migration):
             name='IndexLease',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('holder', models.CharField(blank=True, max_length=200)),
-                ('until', models.DateTimeField(blank=True, null=True)),
+                ('lease_owner', models.CharField(blank=True, max_length=120)),
+                ('lease_until', models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]

@@ -103,15 +103,15 @@ def test_one_worker_at_a_time_drains_the_queue_and_a_dead_ones_lease_runs_out(or
     ticket = factories.ticket(subject="Zebra lamp flickers", queue_=factories.queue(team_=org.tech_team))
     # Another worker is draining: two at once could write a stale document over a fresh one.
     IndexLease.objects.update_or_create(
-        pk=1, defaults={"holder": "other-host:1", "until": timezone.now() + timedelta(seconds=30)}
+        pk=1, defaults={"lease_owner": "other-host:1:1", "lease_until": timezone.now() + timedelta(seconds=30)}
     )
     assert index_pending() == 0
     assert PendingIndex.objects.filter(kind="ticket", object_id=ticket.pk).exists()
     # That worker was killed mid-round: its lease runs out and the queue is drained.
-    IndexLease.objects.filter(pk=1).update(until=timezone.now() - timedelta(seconds=1))
+    IndexLease.objects.filter(pk=1).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert index_pending() >= 1
     assert ids(search_global(org.supervisor, "zebra", kind="ticket")) == [ticket.pk]
-    assert IndexLease.objects.get(pk=1).until is None  # released for the next round, whoever runs it
+    assert IndexLease.objects.get(pk=1).lease_until is None  # released for the next round, whoever runs it
 
 
 def test_a_change_made_during_a_rebuild_stays_queued_and_the_duty_waits_for_the_rebuild(
