@@ -96,9 +96,7 @@ def waiting_chat_tickets(queue_id: int) -> list[Ticket]:
 
 
 def agent_name(user) -> str:
-    if user is None:
-        return ""
-    return user.display_name or user.get_full_name() or user.username
+    return str(user) if user is not None else ""  # the name the agent chose to be shown by (User.__str__)
 
 
 def message_frame(message: Message, *, client_id: str = "", attachments: bool = True) -> dict:
