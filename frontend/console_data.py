@@ -166,20 +166,27 @@ def customer_card(user, ticket: Ticket) -> dict | None:
 
 
 def sla_deadlines(ticket: Ticket) -> list[dict]:
-    # A missed target still counts until it is met: it stays listed, as breached (the inbox counts it overdue).
+    """Every open target with the same business-time countdown as the header's (a missed target stays
+    listed, as breached, until it is met). The ticket needs its queue calendars loaded."""
     if ticket.status in ("solved", "closed"):
         return []
-    timers = SlaTimer.objects.filter(ticket=ticket, met_at__isnull=True, due_at__isnull=False).order_by("due_at")
-    return [
-        {
+    timers = (
+        SlaTimer.objects.filter(ticket=ticket, met_at__isnull=True, due_at__isnull=False)
+        .select_related("policy__calendar")
+        .order_by("due_at")
+    )
+    rows = []
+    for timer in timers:
+        row = {
             "target": timer.target,
             "label": timer.get_target_display(),
             "due_at": timer.due_at.isoformat(),
             "paused": timer.paused_at is not None,
             "breached": timer.breached_at is not None,
+            "countdown": None if timer.paused_at is not None else sla_countdown(timer, ticket),
         }
-        for timer in timers
-    ]
+        rows.append(row)
+    return rows
 
 
 def conversation(user, ticket: Ticket) -> dict:

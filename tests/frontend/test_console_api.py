@@ -155,3 +155,33 @@ def test_a_missed_sla_target_stays_on_the_conversation_as_breached_until_met(cli
     signed_in(client, org.agent_zh)
     deadlines = client.get(f"/console/api/tickets/{ticket.id}/").json()["sla_deadlines"]
     assert [(d["target"], d["breached"]) for d in deadlines] == [("resolution", True)]
+
+
+def test_the_sla_card_counts_business_time_like_the_header(client, org, desk):
+    """A deadline three days away on a calendar open one hour a day is about three business hours away,
+    not 72 wall-clock hours: the card and the header's countdown say the same."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ticketing.models import BusinessCalendar, SlaTimer
+
+    one_hour = {day: [["10:00", "11:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    calendar = BusinessCalendar.objects.create(name="One hour", time_zone="UTC", weekly_hours=one_hour)
+    ticket = desk.billing_ticket
+    ticket.queue.calendar = calendar
+    ticket.queue.save(update_fields=["calendar"])
+    now = timezone.now()
+    SlaTimer.objects.create(
+        ticket=ticket,
+        target="resolution",
+        target_minutes=180,
+        started_at=now,
+        due_at=now + timedelta(days=3),
+    )
+    signed_in(client, org.agent_zh)
+    data = client.get(f"/console/api/tickets/{ticket.id}/").json()
+    (deadline,) = data["sla_deadlines"]
+    assert 2 * 3600 <= deadline["countdown"]["left"] <= 4 * 3600
+    assert abs(deadline["countdown"]["left"] - data["sla"]["left"]) <= 1
+    assert deadline["countdown"]["level"] == "ok"

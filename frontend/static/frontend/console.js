@@ -421,15 +421,13 @@
     var list = $("cc-sla");
     clear(list);
     sla.forEach(function (timer) {
-      var due = new Date(timer.due_at);
-      var minutes = Math.round((due - new Date()) / 60000);
-      var text = timer.paused ? gettext("paused")
-        : minutes < 0 ? interpolate(gettext("overdue by %(m)s min"), { m: -minutes }, true)
-        : interpolate(gettext("in %(m)s min"), { m: minutes }, true);
-      list.appendChild(el("li", { className: minutes < 0 || timer.breached ? "is-breached" : minutes < 30 ? "is-soon" : "" }, [
-        el("span", { text: timer.label }), el("strong", { text: text }), el("time", { className: "muted", text: when(timer.due_at) }),
+      // The same business-time countdown as the header's: outside business hours it stands still.
+      var left = timer.paused ? el("strong", { text: gettext("paused") }) : countdown(timer.countdown);
+      list.appendChild(el("li", { className: timer.breached ? "is-breached" : "" }, [
+        el("span", { text: timer.label }), left, el("time", { className: "muted", text: when(timer.due_at) }),
       ]));
     });
+    tickCountdowns();
   }
 
   // --- options: assignees, queues, canned responses -----------------------------------
