@@ -22,7 +22,7 @@ from django.utils import timezone
 from ticketing.models import Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
-ticket_event_recorded = Signal()  # sender=TicketEvent, event=TicketEvent, ticket=Ticket
+ticket_event_recorded = Signal()  # sender=TicketEvent, event=TicketEvent, ticket=Ticket, message=Message | None
 _publishing_paused = contextvars.ContextVar("ticket_events_publishing_paused", default=False)
 
 
@@ -115,18 +115,25 @@ def event_payload(event: TicketEvent, ticket: Ticket) -> dict:
 
 
 def ticket_event_record(
-    *, ticket: Ticket, kind: str, actor=None, data: dict | None = None, notify: list[int] | tuple = ()
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor=None,
+    data: dict | None = None,
+    notify: list[int] | tuple = (),
+    message=None,
 ) -> TicketEvent:
     """Store one event; after commit, publish it to the ticket's audiences plus the
     `agent.<id>` groups of `notify` (whose ids are kept in `data["notify"]` so a
-    reconnecting console can replay them)."""
+    reconnecting console can replay them). `message`: the Message the event is about, handed
+    to the receivers (as the signal's `message` argument) so they need not read it back."""
     data = dict(data or {})
     if notify:
         data["notify"] = sorted(set(notify))
     event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data, at=timezone.now())
     groups = event_groups(ticket, notify)
     payload = event_payload(event, ticket)
-    ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=ticket)
+    ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=ticket, message=message)
     if not _publishing_paused.get():
         transaction.on_commit(lambda: _publish(groups, payload))
     return event

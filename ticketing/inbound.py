@@ -19,7 +19,7 @@ from crm.selectors import company_for_email_domain, identity_find
 from crm.services import person_create, person_link_company
 from ticketing.models import Channel, Message, Queue, Status, Ticket
 from ticketing.selectors import message_by_external_id
-from ticketing.services import NewAttachment, ticket_add_inbound, ticket_create
+from ticketing.services import NewAttachment, inbound_add_locked, ticket_create
 
 IDENTITY_KIND_BY_CHANNEL = {
     Channel.EMAIL: IdentityKind.EMAIL,
@@ -102,11 +102,13 @@ def _resolve_sender(inbound: InboundMessage) -> tuple[Person, Identity | None]:
 
 
 def _open_thread(inbound: InboundMessage, person: Person) -> Ticket | None:
+    """The hinted ticket, locked for the message about to be added (one read instead of a read and a lock)."""
     if inbound.ticket_id is None:
         return None
-    ticket = Ticket.objects.filter(pk=inbound.ticket_id, customer=person).first()
+    ticket = Ticket.objects.select_for_update().filter(pk=inbound.ticket_id, customer=person).first()
     if ticket is None or (ticket.status == Status.CLOSED and not inbound.reopen_closed):
         return None
+    ticket.customer = person
     return ticket
 
 
@@ -115,15 +117,18 @@ RACE_ATTEMPTS = 3
 
 def inbound_ingest(inbound: InboundMessage) -> IngestResult:
     for attempt in range(RACE_ATTEMPTS):
-        existing = message_by_external_id(channel=inbound.channel, external_id=inbound.external_id)
-        if existing is not None:
-            return IngestResult(message=existing, ticket=existing.ticket, created=False)
+        # A message on a known conversation is almost never a resend: insert first and let the unique
+        # external id catch the resend (the transaction then rolls back and the look-up below answers).
+        if attempt or inbound.ticket_id is None:
+            existing = message_by_external_id(channel=inbound.channel, external_id=inbound.external_id)
+            if existing is not None:
+                return IngestResult(message=existing, ticket=existing.ticket, created=False)
         try:
             with transaction.atomic():
                 return _ingest_new(inbound)
         except (IntegrityError, ValidationError):
             # Another process stored the same external id, or created the same sender's
-            # identity, between our check and our insert: look again.
+            # identity, between our check and our insert (or this is a resend): look again.
             if attempt == RACE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -135,7 +140,7 @@ def _ingest_new(inbound: InboundMessage) -> IngestResult:
     flagged = inbound.flagged or identity is None
     ticket = _open_thread(inbound, person)
     if ticket is not None:
-        message = ticket_add_inbound(
+        message = inbound_add_locked(
             ticket=ticket,
             body_text=inbound.text,
             body_html=inbound.html,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -187,11 +188,18 @@ def _message_add(
         flagged=flagged,
         created_at=at or timezone.now(),
     )
-    for new in attachments:
-        attachment_store(message=message, new=new)
+    _attachments_known(message, [attachment_store(message=message, new=new) for new in attachments])
     kind = {Direction.INBOUND: "message.received", Direction.OUTBOUND: "message.sent"}.get(direction, "note.added")
-    ticket_event_record(ticket=ticket, kind=kind, actor=author, data={"message_id": message.id})
+    ticket_event_record(ticket=ticket, kind=kind, actor=author, data={"message_id": message.id}, message=message)
     return message
+
+
+def _attachments_known(message: Message, stored: list[Attachment]) -> None:
+    """`message.attachments.all()` answered from memory, as prefetch_related would fill it: the frames
+    built from the new message (the chat ack, the visitor's other tabs) need not read it back."""
+    queryset = message.attachments.all()
+    queryset._result_cache, queryset._prefetch_done = stored, True
+    message._prefetched_objects_cache = {"attachments": queryset}
 
 
 def _require_open(ticket: Ticket) -> None:
@@ -280,7 +288,35 @@ def ticket_add_inbound(
 ) -> Message:
     """A message from the customer on an existing ticket; a solved/pending ticket reopens, and so
     does a closed one when the channel threads into it (a mailbox set to reopen closed tickets)."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    return inbound_add_locked(
+        ticket=Ticket.objects.select_for_update().get(pk=ticket.pk),
+        body_text=body_text,
+        body_html=body_html,
+        sender=sender,
+        channel=channel,
+        external_id=external_id,
+        attachments=attachments,
+        flagged=flagged,
+        at=at,
+    )
+
+
+def inbound_add_locked(
+    *,
+    ticket: Ticket,
+    body_text: str,
+    body_html: str = "",
+    sender=None,
+    channel: str | None = None,
+    external_id: str | None = None,
+    attachments: Iterable[NewAttachment] = (),
+    flagged: bool = False,
+    at=None,
+) -> Message:
+    """`ticket_add_inbound` for a caller that already holds the ticket's row lock (read with
+    select_for_update in the current transaction, e.g. the inbound ingest's thread lookup)."""
+    at = at or timezone.now()
+    sla_moves = ticket.status not in {Status.NEW, Status.OPEN} or _inbound_may_move_sla(ticket, at)
     message = _message_add(
         ticket=ticket,
         direction=Direction.INBOUND,
@@ -303,7 +339,8 @@ def ticket_add_inbound(
             ticket=ticket, kind="ticket.status_changed", data={"from": ticket.status, "to": Status.OPEN}
         )
     _touch(ticket, **changes)
-    sla_recompute(ticket=ticket)
+    if sla_moves:
+        sla_recompute(ticket=ticket)
     timeline_add(
         person=ticket.customer,
         kind="message_in",
@@ -311,6 +348,24 @@ def ticket_add_inbound(
         ref=ticket,
     )
     return message
+
+
+def _inbound_may_move_sla(ticket: Ticket, at) -> bool:
+    """Whether a customer message at `at` on this new/open ticket can change its SLA timers (see
+    ticketing/sla/services.py `_clocks`). The status stays, so the first-response and resolution
+    clocks stay; only a next-response clock can start, at the first customer message after the last
+    reply. Every other input of the timers (policy, priority, queue, customer) is recomputed when it
+    changes, so a ticket without a policy stays without one."""
+    if ticket.sla_policy_id is None:
+        return False
+    last = Message.objects.filter(ticket=ticket).aggregate(
+        reply=Max("created_at", filter=Q(direction=Direction.OUTBOUND)),
+        inbound=Max("created_at", filter=Q(direction=Direction.INBOUND)),
+    )
+    if last["reply"] is None or at <= last["reply"]:
+        return False  # no next-response clock, or this message is not after the last reply
+    # A customer message after the last reply and not after this one already started the clock.
+    return last["inbound"] is None or last["inbound"] <= last["reply"] or at < last["inbound"]
 
 
 def _may_assign(by: User | None, agent: User | None) -> bool:

@@ -44,10 +44,11 @@ def group_send(group: str, message: dict) -> bool:
         return False
 
 
-def _deliver_message(message_id: int, ticket_id: int, *, outbound: bool) -> None:
+def _deliver_message(message_id: int, ticket_id: int, *, outbound: bool, message: Message | None = None) -> None:
     from channels_app.chat.selectors import message_frame
 
-    message = Message.objects.select_related("author").prefetch_related("attachments").filter(pk=message_id).first()
+    if message is None:
+        message = Message.objects.select_related("author").prefetch_related("attachments").filter(pk=message_id).first()
     if message is None:
         return
     if group_send(chat_group(ticket_id), {"type": "chat.frame", "frame": message_frame(message)}) and outbound:
@@ -86,13 +87,15 @@ def queue_positions_push(queue_id: int | None, *, only: set[int] | None = None) 
 
 
 @receiver(ticket_event_recorded, dispatch_uid="chat_ticket_event")
-def chat_ticket_event(sender, event, ticket, **kwargs) -> None:
+def chat_ticket_event(sender, event, ticket, message=None, **kwargs) -> None:
     if ticket.channel != Channel.CHAT:
         return
     kind, data, ticket_id, queue_id = event.kind, event.data or {}, ticket.pk, ticket.queue_id
     if kind in {"message.sent", "message.received"} and data.get("message_id"):
         message_id, outbound = data["message_id"], kind == "message.sent"
-        transaction.on_commit(lambda: _deliver_message(message_id, ticket_id, outbound=outbound))
+        if message is not None and message.pk != message_id:
+            message = None
+        transaction.on_commit(lambda: _deliver_message(message_id, ticket_id, outbound=outbound, message=message))
     if kind == "ticket.assigned" and (data.get("assignee") or {}).get("to"):
         transaction.on_commit(lambda: _agent_joined(ticket_id))
     if kind == "ticket.status_changed" and data.get("to") in ENDED:

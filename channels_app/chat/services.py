@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from channels_app.chat.models import ChatUpload, ChatVisitor, ChatWidget
-from channels_app.chat.selectors import visitor_current_ticket
 from channels_app.chat.tokens import visitor_id_new
 from channels_app.email.outbound import mailbox_for_ticket
 from channels_app.models import OutboundEmail, OutboundKind
@@ -149,7 +148,6 @@ def chat_message_ingest(
     if not text and not new_attachments:
         raise ValidationError({"text": [_("A message cannot be empty.")]})
     widget = visitor.widget
-    current = visitor_current_ticket(visitor)
     subject = text[:80] or _("Chat with %(name)s") % {"name": visitor.name or _("a visitor")}
     result = inbound_ingest(
         InboundMessage(
@@ -160,7 +158,8 @@ def chat_message_ingest(
             subject=subject,
             text=text,
             language=visitor.language,
-            ticket_id=current.pk if current else None,
+            # The ingest threads into it unless it was closed (merged ones are): then a new conversation starts.
+            ticket_id=visitor.ticket_id,
             queue=widget.queue,
             attachments=new_attachments,
         )
