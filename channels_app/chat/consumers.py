@@ -21,6 +21,7 @@ from channels_app.chat.models import ChatVisitor, ChatWidget
 from channels_app.chat.origins import origin_allowed
 from channels_app.chat.receivers import chat_group, widget_group
 from channels_app.chat.tokens import visitor_token_issue, visitor_token_read
+from frontend.realtime.dispatch import NoConnectionHopDispatch
 
 logger = logging.getLogger("channels_app.chat")
 
@@ -40,7 +41,7 @@ def _language(value) -> str:
     return "zh-hans" if str(value or "").lower().startswith("zh") else "en"
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(NoConnectionHopDispatch, AsyncWebsocketConsumer):
     widget: ChatWidget | None = None
     visitor: ChatVisitor | None = None
     ticket_id: int | None = None

@@ -13,6 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.scope import grant_for
 from frontend.realtime import audience
+from frontend.realtime.dispatch import NoConnectionHopDispatch
 from ticketing.models import Channel, Ticket
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def _query_after(scope) -> int | None:
     return _int_or_none(values[0]) if values else None
 
 
-class TicketEventSocket(AsyncWebsocketConsumer):
+class TicketEventSocket(NoConnectionHopDispatch, AsyncWebsocketConsumer):
     """What both staff sockets share: auth, frame parsing, resume and de-duplication."""
 
     role_check = staticmethod(audience.may_use_agent_socket)
