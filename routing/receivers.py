@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import Presence
 from routing import services
+from routing.batch import routing_batch
 
 logger = logging.getLogger(__name__)
 # Events after which the ticket may be waiting for an agent (or stop waiting).
@@ -62,13 +63,18 @@ def _message_may_route(ticket) -> bool:
 def on_ticket_event(sender, event, ticket, **kwargs):
     if services.routing_busy() or event.kind not in ROUTE_ON or _bulk_load():
         return
-    if event.kind == "message.received" and not _message_may_route(ticket):
-        return
     frees = event.kind in FREES_CAPACITY and (
         event.kind != "ticket.assigned" or (event.data.get("assignee") or {}).get("from") is not None
     )
     if event.kind == "ticket.status_changed":
         frees = event.data.get("to") in {"solved", "closed"}
+    batch = routing_batch()
+    if batch is not None:  # routed with the rest of the batch after its commit (the message check too)
+        ticket_id, kind = ticket.pk, event.kind
+        transaction.on_commit(lambda: batch.add(ticket_id, kind, frees))
+        return
+    if event.kind == "message.received" and not _message_may_route(ticket):
+        return
     transaction.on_commit(lambda: _safely(_after_event, ticket.pk, frees))
 
 

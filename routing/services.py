@@ -114,6 +114,51 @@ def _routing_ensure(ticket: Ticket) -> TicketRouting:
         )
 
 
+def routings_place(ticket_ids) -> tuple[set[int], bool]:
+    """`_routing_ensure` for many tickets in one transaction (a poller's batch of new tickets): the ids
+    placed now, those routing had never seen, and whether any of them waits. The rules are read once;
+    the others (already placed) are left to `ticket_route`."""
+    ids = set(ticket_ids) - set(TicketRouting.objects.filter(pk__in=list(ticket_ids)).values_list("pk", flat=True))
+    if not ids:
+        return set(), False
+    with transaction.atomic():
+        tickets = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer", "queue")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        tickets = list(tickets)
+        placed = set(TicketRouting.objects.filter(pk__in=ids).values_list("pk", flat=True))  # by another process
+        rules = list(QueueRouting.objects.filter(is_active=True).prefetch_related("companies").select_related("queue"))
+        by_queue = {rule.queue_id: rule for rule in rules}
+        now = timezone.now()
+        rows = []
+        for ticket in tickets:
+            if ticket.pk in placed:
+                continue
+            waits = ticket.assignee_id is None and ticket.is_open
+            rule = None
+            placement_open = ticket.queue_id is None or ticket.queue.is_default or ticket.queue_id not in by_queue
+            if waits and rules and placement_open:
+                rule = _first_rule_matching(rules, ticket)
+                if rule is not None and rule.queue_id != ticket.queue_id:
+                    with own_writes():
+                        ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
+            if waits and rule is None:
+                rule = by_queue.get(ticket.queue_id)
+            rows.append(TicketRouting(ticket_id=ticket.pk, rule=rule, waiting_since=now if rule is not None else None))
+        TicketRouting.objects.bulk_create(rows)
+    return {row.ticket_id for row in rows}, any(row.rule_id is not None for row in rows)
+
+
+def _first_rule_matching(rules: list[QueueRouting], ticket: Ticket) -> QueueRouting | None:
+    """`rule_match` over rules already read."""
+    tags = {t.lower() for t in ticket.tags.values_list("name", flat=True)}
+    tags |= {t.lower() for t in ticket.customer.tags.values_list("name", flat=True)}
+    return next((rule for rule in rules if rule_matches(rule, ticket, tags)), None)
+
+
 def _waiting_start(routing: TicketRouting) -> None:
     """Start the ticket's wait, deciding on the ticket as it is under the locks: the caller's copy may
     predate an accept (another process offered the ticket and the agent took it meanwhile), and a ticket

@@ -26,6 +26,7 @@ from channels_app.email.parse import ParsedEmail, parse_email
 from channels_app.email.threads import subject_ticket_number, subject_with_reference, thread_candidates
 from channels_app.models import Mailbox, OutboundEmail, OutboundKind, RawEmail, Security
 from contact_center.leases import lease_owner, lease_release, lease_take
+from routing.batch import routing_batched
 from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, DeliveryStatus, Message, Ticket
@@ -332,8 +333,9 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
     of one per message). A message the parser or ingestion chokes on is kept flagged, in its
     own savepoint; anything else that fails rolls the whole batch back. Returns how many were stored."""
     try:
-        # The batch's live updates go out in one trip after its commit (and the routing that follows it).
-        with publishing_batched(), transaction.atomic():
+        # After its commit, the batch's new tickets are routed together, then its live updates (with the
+        # routing's offers) go out in one trip.
+        with publishing_batched(), routing_batched(), transaction.atomic():
             for _uid, raw in items:
                 try:
                     with transaction.atomic():
