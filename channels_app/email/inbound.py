@@ -31,6 +31,7 @@ from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, DeliveryStatus, Message, Ticket
 from ticketing.services import NewAttachment, ticket_add_automatic_reply
+from ticketing.sla.services import sla_policies_batched
 
 logger = logging.getLogger("channels_app.email")
 
@@ -333,9 +334,9 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
     of one per message). A message the parser or ingestion chokes on is kept flagged, in its
     own savepoint; anything else that fails rolls the whole batch back. Returns how many were stored."""
     try:
-        # After its commit, the batch's new tickets are routed together, then its live updates (with the
-        # routing's offers) go out in one trip.
-        with publishing_batched(), routing_batched(), transaction.atomic():
+        # The SLA policies are read once for the batch; after its commit, its new tickets are routed
+        # together, then its live updates (with the routing's offers) go out in one trip.
+        with publishing_batched(), routing_batched(), sla_policies_batched(), transaction.atomic():
             for _uid, raw in items:
                 try:
                     with transaction.atomic():

@@ -9,7 +9,9 @@ rows whose `fire_at` has come and claims each with a conditional UPDATE.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -128,9 +130,36 @@ def _active_policies() -> list[SlaPolicy]:
     )
 
 
+_batch_policies = contextvars.ContextVar("sla_batch_policies", default=None)
+
+
+@contextmanager
+def sla_policies_batched():
+    """The active policies are read once for the block instead of at every recompute: for a worker
+    storing many tickets in one transaction (the mail poller). A policy saved meanwhile is applied
+    by its own recompute of the open tickets, as it is to any transaction that started before it."""
+    if _batch_policies.get() is not None:
+        yield
+        return
+    token = _batch_policies.set([])
+    try:
+        yield
+    finally:
+        _batch_policies.reset(token)
+
+
+def _policies() -> list[SlaPolicy]:
+    held = _batch_policies.get()
+    if held is None:
+        return _active_policies()
+    if not held:
+        held.append(_active_policies())
+    return held[0]
+
+
 def sla_policy_for(*, ticket: Ticket, policies: list[SlaPolicy] | None = None) -> SlaPolicy | None:
     """The first active policy whose every condition the ticket meets (an empty condition matches)."""
-    policies = _active_policies() if policies is None else policies
+    policies = _policies() if policies is None else policies
     tag_ids: set[int] | None = None
     for policy in policies:
         if policy.priorities and ticket.priority not in policy.priorities:
@@ -306,7 +335,7 @@ def sla_recompute(*, ticket: Ticket, now: datetime | None = None, policies: list
     """Select the ticket's policy and bring its timers and deadline columns up to date.
     Call inside the transaction of the change; idempotent."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction (its services are atomic)
         fresh = Ticket.objects.select_related("customer", "company", "queue__calendar", "queue__team__calendar").get(
             pk=ticket.pk
         )
