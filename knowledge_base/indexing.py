@@ -6,8 +6,10 @@ commit and the indexing loses nothing."""
 
 import logging
 import time
+import weakref
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from contact_center.leases import lease_owner, lease_release, lease_take
@@ -20,13 +22,47 @@ MAX_BATCHES = 20  # per call: the duty returns to the worker's other duties at l
 LEASE_SECONDS = 60  # far longer than a call takes; a worker killed mid-call delays indexing by this
 
 
+# Per connection: (kind, id) → the on_commit marker registered when its row was queued in the open transaction.
+_queued: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def index_after_commit(kind: str, object_ids) -> None:
     """Queue these records for reindexing; visible to the worker once the transaction commits
-    (and never, with it, when it rolls back). One ingested email saves its ticket three times and
-    its message once: four rows, indexed once."""
-    ids = [i for i in object_ids if i]
-    if ids:
-        PendingIndex.objects.bulk_create([PendingIndex(kind=kind, object_id=i) for i in ids])
+    (and never, with it, when it rolls back). A record already queued in the open transaction is
+    not queued again (a new ticket's save and its first message's: one row), unless the savepoint
+    that queued it was rolled back."""
+    ids = list(dict.fromkeys(i for i in object_ids if i))
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        if ids:
+            PendingIndex.objects.bulk_create([PendingIndex(kind=kind, object_id=i) for i in ids])
+        return
+    queued = _queued.setdefault(connection, {})
+    # Django drops a rolled-back savepoint's on_commit callbacks: a marker still there means the row is too.
+    alive = {id(func) for _sids, func, _robust in connection.run_on_commit}
+    if not alive or len(queued) > 10_000:
+        queued.clear()  # markers of earlier transactions
+    ids = [i for i in ids if id(queued.get((kind, i))) not in alive]
+    if not ids:
+        return
+    PendingIndex.objects.bulk_create([PendingIndex(kind=kind, object_id=i) for i in ids])
+    marker = _Marker()
+    transaction.on_commit(marker)
+    for i in ids:
+        queued[(kind, i)] = marker
+
+
+def queued_forget() -> None:
+    """Queue rows were deleted (drained or covered by a rebuild), perhaps rows this transaction queued:
+    from now on queue every record again."""
+    _queued.pop(transaction.get_connection(), None)
+
+
+class _Marker:
+    """A no-op on_commit callback whose presence tells that its savepoint was not rolled back."""
+
+    def __call__(self) -> None:
+        pass
 
 
 def _lease(owner: str) -> bool:
@@ -80,6 +116,7 @@ def _drain() -> int:
                 logger.exception("search index update failed for %d record(s); kept queued", len(records))
                 break
         PendingIndex.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+        queued_forget()
         done += len(records)
         if len(rows) < BATCH:
             break

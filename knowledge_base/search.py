@@ -167,7 +167,7 @@ def search_reindex() -> int:
     """Rebuild the whole index (Elasticsearch: a new index behind the alias; database: the table).
     Records queued before the rebuild started are in it: exactly those queue rows go (a row whose
     transaction commits during the rebuild may describe a change the rebuild read too early)."""
-    from knowledge_base.indexing import rebuild_lease
+    from knowledge_base.indexing import queued_forget, rebuild_lease
     from knowledge_base.models import PendingIndex
 
     with rebuild_lease() as renew:
@@ -175,4 +175,5 @@ def search_reindex() -> int:
         count = backend().rebuild(_batches(renew))
         for start in range(0, len(queued), 1000):
             PendingIndex.objects.filter(pk__in=queued[start : start + 1000]).delete()
+        queued_forget()
     return count
