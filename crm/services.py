@@ -159,7 +159,6 @@ def tags_get_or_create(names: Iterable[str]) -> list[Tag]:
     return tags
 
 
-@transaction.atomic
 def person_create(
     *,
     by: User | None,
@@ -177,7 +176,8 @@ def person_create(
     company: Company | None = None,
     title: str = "",
 ) -> Person:
-    """Create a customer with their identities. All checked first; nothing half-saved."""
+    """Create a customer with their identities. All checked first; nothing half-saved: the writes are
+    one transaction (one savepoint inside the caller's, not two: the channels create many customers)."""
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
@@ -208,19 +208,24 @@ def person_create(
                 [Identity(person=person, kind=IdentityKind.EMAIL, value=v) for v in clean_emails]
                 + [Identity(person=person, kind=IdentityKind.PHONE, value=v) for v in clean_phones]
             )
+            if tags:
+                person.tags.set(tags_get_or_create(tags))
+            if company is not None:
+                PersonCompany.objects.create(person=person, company=company, title=title)
+            _timeline(
+                person=person,
+                company=company,
+                kind="customer_created",
+                summary=_("Customer created"),
+                actor=by,
+                ref=person,
+            )
     except IntegrityError:
         # Lost a race with a concurrent insert of the same identity: report it like the check above.
         errors = {}
         _check_identities_free(IdentityKind.EMAIL, clean_emails, "emails", errors)
         _check_identities_free(IdentityKind.PHONE, clean_phones, "phones", errors)
         raise ValidationError(errors or {"emails": [_("This address is already taken.")]}) from None
-    if tags:
-        person.tags.set(tags_get_or_create(tags))
-    if company is not None:
-        PersonCompany.objects.create(person=person, company=company, title=title)
-    _timeline(
-        person=person, company=company, kind="customer_created", summary=_("Customer created"), actor=by, ref=person
-    )
     return person
 
 

@@ -1,0 +1,33 @@
+"""person_create's writes: one savepoint inside the caller's transaction (a channel creates many
+customers per batch), still all or nothing."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Identity, Person, TimelineEntry
+from crm.services import person_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_savepoint_inside_the_callers_transaction(db):
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        person = person_create(by=None, name="王芳", emails=["wang@example.cn"])
+    savepoints = [q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1
+    assert person.identities.get().value == "wang@example.cn"
+    assert TimelineEntry.objects.filter(person=person, kind="customer_created").exists()
+
+
+def test_a_lost_race_on_the_identity_saves_nothing_and_names_the_owner(db, monkeypatch):
+    other = person_create(by=None, name="李雷", emails=["li@example.cn"])
+    from crm import services
+
+    monkeypatch.setattr(services, "_check_identities_free", lambda *args, **kwargs: None)  # the race: checked free
+    with transaction.atomic():
+        with pytest.raises(ValidationError):
+            person_create(by=None, name="Imposter", emails=["li@example.cn"])
+        assert list(Person.objects.values_list("pk", flat=True)) == [other.pk]  # the caller's transaction goes on
+    assert Identity.objects.count() == 1 and not TimelineEntry.objects.filter(person__name="Imposter").exists()
