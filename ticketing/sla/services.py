@@ -336,9 +336,8 @@ def sla_recompute(*, ticket: Ticket, now: datetime | None = None, policies: list
     Call inside the transaction of the change; idempotent."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):  # the caller's transaction (its services are atomic)
-        fresh = Ticket.objects.select_related("customer", "company", "queue__calendar", "queue__team__calendar").get(
-            pk=ticket.pk
-        )
+        policies = _policies() if policies is None else policies
+        fresh = _fresh(ticket.pk, policies)
         policy = sla_policy_for(ticket=fresh, policies=policies)
         # Locked, so a sweeper's claim waits for this change and then sees the new fire_at.
         existing = {(t.target, t.started_at): t for t in SlaTimer.objects.select_for_update().filter(ticket=fresh)}
@@ -394,6 +393,19 @@ def sla_recompute(*, ticket: Ticket, now: datetime | None = None, policies: list
         for name, value in columns.items():
             setattr(ticket, name, value)
     return ticket
+
+
+def _fresh(ticket_pk: int, policies: list[SlaPolicy]) -> Ticket:
+    """The ticket as it is now, joined only to what the policies' conditions and calendars read
+    (the five-table join cost more than the rest of the recompute)."""
+    if not policies:
+        return Ticket.objects.only("id", "sla_policy", *DUE_COLUMN.values()).get(pk=ticket_pk)
+    related = []
+    if any(policy.service_levels or policy.customer_tags.all() for policy in policies):
+        related += ["customer", "company"]
+    if any(policy.calendar_id is None for policy in policies):
+        related += ["queue__calendar", "queue__team__calendar"]
+    return Ticket.objects.select_related(*related).get(pk=ticket_pk)
 
 
 def sla_recompute_open_tickets(*, tickets: QuerySet[Ticket], batch: int = 100) -> int:
