@@ -29,7 +29,7 @@ from contact_center.leases import lease_owner, lease_release, lease_take
 from routing.batch import routing_batched
 from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
-from ticketing.models import Channel, DeliveryStatus, Message, Ticket
+from ticketing.models import Channel, DeliveryStatus, Message, Queue, Ticket
 from ticketing.services import NewAttachment, ticket_add_automatic_reply
 from ticketing.sla.services import sla_policies_batched
 
@@ -166,9 +166,10 @@ def _acknowledge(
     return ack, ""
 
 
-def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None) -> EmailStored:
+def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None, queue: Queue | None = None) -> EmailStored:
     """Store one received email (idempotent). Never raises on the content of `raw`.
-    Its own transaction, or part of the caller's (the poller stores a batch in one, each email in a savepoint)."""
+    Its own transaction, or part of the caller's (the poller stores a batch in one, each email in a savepoint).
+    `queue`: where a new ticket goes, when the caller has already looked it up (the mailbox's, else the default)."""
     parsed = parse_email(raw)
     with transaction.atomic(savepoint=False):
         bounced = email_mark_bounced(parsed)
@@ -185,7 +186,7 @@ def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None) -> EmailStored:
             html=parsed.reply_html,
             language=_language(parsed),
             ticket_id=hint,
-            queue=mailbox.default_queue if mailbox is not None else None,
+            queue=queue or (mailbox.default_queue if mailbox is not None else None),
             attachments=[
                 NewAttachment(filename=a.filename, content_type=a.content_type, data=a.data, content_id=a.content_id)
                 for a in parsed.attachments
@@ -337,10 +338,11 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
         # The SLA policies are read once for the batch; after its commit, its new tickets are routed
         # together, then its live updates (with the routing's offers) go out in one trip.
         with publishing_batched(), routing_batched(), sla_policies_batched(), transaction.atomic():
+            queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
             for _uid, raw in items:
                 try:
                     with transaction.atomic():
-                        email_ingest(raw=raw, mailbox=mailbox)
+                        email_ingest(raw=raw, mailbox=mailbox, queue=queue)
                 except Exception:
                     logger.exception("Mailbox %s: storing a message failed; keeping it flagged", mailbox.pk)
                     with transaction.atomic():
@@ -352,6 +354,11 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
         return 0
     mailbox.last_uid = max(mailbox.last_uid, items[-1][0])
     return len(items)
+
+
+def _new_ticket_queue(mailbox: Mailbox) -> Queue | None:
+    """The mailbox's queue, else the default queue (what ticket_create would look up for each ticket)."""
+    return mailbox.default_queue or Queue.objects.filter(is_default=True).order_by("id").first()
 
 
 def _store_one(*, mailbox: Mailbox, uid: int, raw: bytes) -> bool:
