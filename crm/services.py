@@ -25,6 +25,7 @@ from crm.models import (
     Tag,
     TimelineEntry,
 )
+from crm.selectors import identities_just_missed
 
 PERSON_FIELDS = {"name", "address", "language", "owner", "source", "lifecycle_stage", "service_level"}
 COMPANY_FIELDS = {
@@ -61,7 +62,16 @@ def _normalize_all(values: Iterable[str], normalize, field: str, errors: dict) -
     return result
 
 
-def _check_identities_free(kind: str, values: list[str], field: str, errors: dict, *, except_person=None) -> None:
+def _check_identities_free(
+    kind: str, values: list[str], field: str, errors: dict, *, except_person=None, fresh: bool = False
+) -> None:
+    """`fresh`: values `identity_find` has just not found need no second look (person_create after a
+    channel's look-up; the unique constraint still refuses a value taken meanwhile)."""
+    if fresh and values:
+        missed = identities_just_missed(kind, values)
+        values = [value for value in values if value not in missed]
+    if not values:
+        return
     taken = Identity.objects.filter(kind=kind, value__in=values).select_related("person")
     if except_person is not None:
         taken = taken.exclude(person=except_person)
@@ -184,8 +194,8 @@ def person_create(
         errors["name"] = [_("A customer needs a name.")]
     clean_emails = _normalize_all(emails, identifiers.normalize_email, "emails", errors)
     clean_phones = _normalize_all(phones, identifiers.normalize_phone, "phones", errors)
-    _check_identities_free(IdentityKind.EMAIL, clean_emails, "emails", errors)
-    _check_identities_free(IdentityKind.PHONE, clean_phones, "phones", errors)
+    _check_identities_free(IdentityKind.EMAIL, clean_emails, "emails", errors, fresh=True)
+    _check_identities_free(IdentityKind.PHONE, clean_phones, "phones", errors, fresh=True)
     id_fields = _id_number_fields(id_number, errors)
     if errors:
         raise ValidationError(errors)
