@@ -9,6 +9,7 @@ apps (routing) can react without ticketing importing them; receivers that do
 work should defer it with `transaction.on_commit`.
 """
 
+import asyncio
 import contextvars
 import logging
 from contextlib import contextmanager
@@ -45,47 +46,75 @@ _publishing_batch = contextvars.ContextVar("ticket_events_publishing_batch", def
 
 @contextmanager
 def publishing_batched():
-    """Events committed inside are published together on leaving, in one trip to the channel layer
-    instead of one per event: for a worker storing many messages per transaction (the mail poller)."""
+    """Group sends after commits inside (ticket events, and the chat frames sent with `group_publish`)
+    go out together on leaving, in one trip to the channel layer instead of one per send: for a worker
+    storing many messages per transaction (the mail poller) and for the chat socket's database thread."""
     if _publishing_batch.get() is not None:
         yield
         return
-    frames: list[tuple[list[str], dict]] = []
-    token = _publishing_batch.set(frames)
+    sends: list[tuple[str, dict]] = []
+    token = _publishing_batch.set(sends)
     try:
         yield
     finally:
         _publishing_batch.reset(token)
-        if frames:
-            _publish_all(frames)
+        if sends:
+            _send_all(sends)
 
 
-async def _send_to_groups(layer, frames: list[tuple[list[str], dict]]) -> None:
-    for groups, payload in frames:
-        for group in groups:
-            try:
-                await layer.group_send(group, {"type": "ticket.event", "event": payload})
-            except Exception:  # a lost live update must never undo or break the write
-                logger.exception("Could not publish %s to %s", payload.get("kind"), group)
+async def _send_group(layer, group: str, messages: list[dict]) -> bool:
+    ok = True
+    for message in messages:
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # a lost live update must never undo or break the write
+            logger.exception("Could not publish %s to %s", _what(message), group)
+            ok = False
+    return ok
+
+
+async def _send_to_groups(layer, sends: list[tuple[str, dict]]) -> bool:
+    """Each group's messages in order; different groups at the same time."""
+    by_group: dict[str, list[dict]] = {}
+    for group, message in sends:
+        by_group.setdefault(group, []).append(message)
+    results = await asyncio.gather(*(_send_group(layer, group, messages) for group, messages in by_group.items()))
+    return all(results)
+
+
+def _what(message: dict) -> str:
+    return (message.get("event") or {}).get("kind") or message.get("type", "?")
+
+
+def _send_all(sends: list[tuple[str, dict]]) -> bool:
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    # One trip into the event loop for all groups: async_to_sync costs about a millisecond.
+    try:
+        return async_to_sync(_send_to_groups)(layer, sends)
+    except Exception:  # e.g. called from a thread that runs an event loop: the write stands regardless
+        logger.exception("Could not publish %s", [_what(message) for _group, message in sends])
+        return False
+
+
+def group_publish(group: str, message: dict, *, batch: bool = True) -> bool:
+    """One channel-layer message to a group now, or with the batch of `publishing_batched` when one is
+    open (then the result only says it was queued). `batch=False`: now, to learn whether it went."""
+    sends = _publishing_batch.get()
+    if batch and sends is not None:
+        sends.append((group, message))
+        return True
+    return _send_all([(group, message)])
 
 
 def _publish(groups: list[str], payload: dict) -> None:
+    message = {"type": "ticket.event", "event": payload}
     batch = _publishing_batch.get()
     if batch is not None:
-        batch.append((groups, payload))
+        batch.extend((group, message) for group in groups)
         return
-    _publish_all([(groups, payload)])
-
-
-def _publish_all(frames: list[tuple[list[str], dict]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    # One trip into the event loop for all groups: async_to_sync costs about a millisecond.
-    try:
-        async_to_sync(_send_to_groups)(layer, frames)
-    except Exception:  # e.g. called from a thread that runs an event loop: the write stands regardless
-        logger.exception("Could not publish %s", [payload.get("kind") for _groups, payload in frames])
+    _send_all([(group, message) for group in groups])
 
 
 def event_groups(ticket: Ticket, notify: list[int] | tuple = ()) -> list[str]:

@@ -22,6 +22,7 @@ from channels_app.chat.origins import origin_allowed
 from channels_app.chat.receivers import chat_group, widget_group
 from channels_app.chat.tokens import visitor_token_issue, visitor_token_read
 from frontend.realtime.dispatch import NoConnectionHopDispatch
+from ticketing.events import publishing_batched
 
 logger = logging.getLogger("channels_app.chat")
 
@@ -214,9 +215,10 @@ class ChatConsumer(NoConnectionHopDispatch, AsyncWebsocketConsumer):
 
     def _ingest(self, client_id: str, text: str, attachments):
         previous = self.visitor.ticket_id
-        result = services.chat_message_ingest(
-            visitor=self.visitor, client_id=client_id, text=text, attachments=attachments
-        )
+        with publishing_batched():  # the message's live frames in one trip to the event loop, not one each
+            result = services.chat_message_ingest(
+                visitor=self.visitor, client_id=client_id, text=text, attachments=attachments
+            )
         ticket = result.ticket
         self.team_id, self.assignee_id = ticket.team_id, ticket.assignee_id
         queue = selectors.queue_position(ticket) if ticket.pk != previous else None
