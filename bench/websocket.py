@@ -16,6 +16,9 @@ Environment:
   BENCH_REDIS_URL           Redis for the channel layer (default REDIS_URL, else redis://127.0.0.1:6379/13)
   BENCH_VISITORS, BENCH_AGENTS, BENCH_TEAMS, BENCH_RATE, BENCH_SECONDS, BENCH_RUNS   override the sizes
   BENCH_WRITE=0/1           write docs/benchmarks.md (default: 1, or 0 with BENCH_QUICK)
+
+The channel layer's keys ("asgi*") in that Redis database are deleted before daphne starts: groups
+left by the servers of earlier runs would otherwise make every group send write to dead channels.
 """
 
 from __future__ import annotations
@@ -409,6 +412,22 @@ def start_daphne(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen,
     return process, port
 
 
+def clear_channel_layer(redis_url: str) -> int:
+    """Remove the channel layer's keys (prefix "asgi") from the bench's Redis database. A daphne that is
+    stopped keeps its sockets in the groups until the group expiry (a day): after a few runs every team
+    group send also wrote to a hundred dead channels, and each run measured slower than the one before."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match="asgi*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        return len(keys)
+    finally:
+        client.close()
+
+
 def run_bench(cfg: Config) -> dict:
     with server.database(cfg.database, cfg.postgres_url) as env:
         env["REDIS_URL"] = cfg.redis_url
@@ -425,6 +444,9 @@ def run_bench(cfg: Config) -> dict:
         )
         setup_s = time.monotonic() - started
         log_path = Path(env["VAR_DIR"]) / "daphne.log"
+        cleared = clear_channel_layer(cfg.redis_url)
+        if cleared:
+            say(f"  cleared {cleared} channel-layer keys left in Redis by earlier servers")
         process, port = start_daphne(env, log_path)
         try:
             return asyncio.run(_drive(cfg, data, process, port, setup_s))
