@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.audit import audit_record
 from accounts.models import AuditAction, User
 from contact_center.crypto import blind_index
+from contact_center.deferred import insert_or_defer
 from crm import identifiers
 from crm.models import (
     ChangeRecord,
@@ -103,7 +104,8 @@ def _id_number_fields(raw: str, errors: dict, *, except_person=None) -> dict:
 
 
 def _timeline(*, person=None, company=None, kind: str, summary: str, actor=None, ref=None) -> None:
-    TimelineEntry.objects.create(
+    """One line on the timeline; in a worker's batch, written with the batch's others (contact_center.deferred)."""
+    entry = TimelineEntry(
         person=person,
         company=company,
         kind=kind,
@@ -112,6 +114,7 @@ def _timeline(*, person=None, company=None, kind: str, summary: str, actor=None,
         ref_type=ref._meta.label_lower if ref is not None else "",
         ref_id=ref.pk if ref is not None else None,
     )
+    insert_or_defer([entry])
 
 
 def _display(value) -> str:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from contact_center.deferred import insert_or_defer
 from contact_center.leases import lease_owner, lease_release, lease_take
 from knowledge_base.models import DocKind, IndexLease, PendingIndex
 
@@ -45,7 +46,7 @@ def index_after_commit(kind: str, object_ids) -> None:
     ids = [i for i in ids if id(queued.get((kind, i))) not in alive]
     if not ids:
         return
-    PendingIndex.objects.bulk_create([PendingIndex(kind=kind, object_id=i) for i in ids])
+    insert_or_defer([PendingIndex(kind=kind, object_id=i) for i in ids])  # in a worker's batch: at its end
     marker = _Marker()
     transaction.on_commit(marker)
     for i in ids:

@@ -25,6 +25,7 @@ from channels_app.email.loops import NO_REPLY_SENDER, acknowledgement_refusal, a
 from channels_app.email.parse import ParsedEmail, parse_email
 from channels_app.email.threads import subject_ticket_number, subject_with_reference, thread_candidates
 from channels_app.models import Mailbox, OutboundEmail, OutboundKind, RawEmail, Security
+from contact_center.deferred import inserts_deferred
 from contact_center.leases import lease_owner, lease_release, lease_take
 from routing.batch import routing_batched
 from ticketing.events import publishing_batched, ticket_event_record
@@ -335,9 +336,10 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
     of one per message). A message the parser or ingestion chokes on is kept flagged, in its
     own savepoint; anything else that fails rolls the whole batch back. Returns how many were stored."""
     try:
-        # The SLA policies are read once for the batch; after its commit, its new tickets are routed
-        # together, then its live updates (with the routing's offers) go out in one trip.
-        with publishing_batched(), routing_batched(), sla_policies_batched(), transaction.atomic():
+        # The SLA policies are read once for the batch, its timeline lines and search-queue rows are written
+        # in bulk before its commit; after it, its new tickets are routed together, then its live updates
+        # (with the routing's offers) go out in one trip.
+        with publishing_batched(), routing_batched(), sla_policies_batched(), transaction.atomic(), inserts_deferred():
             queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
             for _uid, raw in items:
                 try:

@@ -1,0 +1,64 @@
+"""Rows written in one bulk INSERT per model at the end of a worker's batch transaction, instead of one
+INSERT each as they come (the mail poller: a search-queue row and two timeline lines per message).
+
+`inserts_deferred()` is entered inside the batch's `transaction.atomic()`; `insert_or_defer` saves at
+once outside it. A row deferred inside a savepoint that rolls back is dropped with it: Django forgets
+the savepoint's on_commit callbacks, and each deferred row is paired with such a callback (a no-op).
+The rows get their post_save signal (created=True) after the bulk insert, still in the transaction."""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.db.models.signals import post_save
+
+_current = contextvars.ContextVar("deferred_inserts", default=None)
+
+
+class _Marker:
+    def __call__(self) -> None:
+        pass
+
+
+def insert_or_defer(objects: list) -> None:
+    """Insert these new rows of one model now (one: saved, with its signals; several: in bulk, without), or
+    at the end of the batch when one is open."""
+    pending = _current.get()
+    if pending is None or not transaction.get_connection().in_atomic_block:
+        if len(objects) == 1:
+            objects[0].save(force_insert=True)
+        elif objects:
+            type(objects[0]).objects.bulk_create(objects)
+        return
+    marker = _Marker()
+    transaction.on_commit(marker)
+    pending.append((marker, objects))
+
+
+@contextmanager
+def inserts_deferred():
+    if _current.get() is not None:
+        yield
+        return
+    pending: list = []
+    token = _current.set(pending)
+    try:
+        yield
+        _flush(pending)
+    finally:
+        _current.reset(token)
+
+
+def _flush(pending: list) -> None:
+    alive = {id(func) for _sids, func, _robust in transaction.get_connection().run_on_commit}
+    by_model: dict = {}
+    for marker, objects in pending:
+        if id(marker) in alive:
+            for obj in objects:
+                by_model.setdefault(type(obj), []).append(obj)
+    for model, objects in by_model.items():
+        model.objects.bulk_create(objects)
+        for obj in objects:
+            post_save.send(sender=model, instance=obj, created=True, update_fields=None, raw=False, using="default")
