@@ -1,7 +1,9 @@
 """Reads of CRM records, always through record scope."""
 
+import contextvars
 import re
 import weakref
+from contextlib import contextmanager
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
@@ -65,11 +67,34 @@ def identities_just_missed(kind: str, values: list[str]) -> set[str]:
     return found
 
 
+_domains_memo = contextvars.ContextVar("crm_company_domains", default=None)
+
+
+@contextmanager
+def company_domains_batched():
+    """Each email domain's company is looked up once in the block (a mail poller's batch: most senders
+    share a few domains) instead of for every new customer."""
+    if _domains_memo.get() is not None:
+        yield
+        return
+    token = _domains_memo.set({})
+    try:
+        yield
+    finally:
+        _domains_memo.reset(token)
+
+
 def company_for_email_domain(address: str) -> Company | None:
     domain = address.rpartition("@")[2].lower()
     if not domain:
         return None
-    return Company.objects.filter(email_domain=domain).order_by("id").first()
+    memo = _domains_memo.get()
+    if memo is not None and domain in memo:
+        return memo[domain]
+    company = Company.objects.filter(email_domain=domain).order_by("id").first()
+    if memo is not None:
+        memo[domain] = company
+    return company
 
 
 def company_search(queryset: QuerySet, text: str) -> QuerySet:

@@ -27,6 +27,7 @@ from channels_app.email.threads import subject_ticket_number, subject_with_refer
 from channels_app.models import Mailbox, OutboundEmail, OutboundKind, RawEmail, Security
 from contact_center.deferred import inserts_deferred
 from contact_center.leases import lease_owner, lease_release, lease_take
+from crm.selectors import company_domains_batched
 from routing.batch import routing_batched
 from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
@@ -45,19 +46,23 @@ def email_thread_hint(parsed: ParsedEmail) -> int | None:
     """The ticket this email continues: by its reply headers, else by `[#number]` in the subject."""
     candidates = thread_candidates(in_reply_to=parsed.in_reply_to, references=parsed.references)
     if candidates:
-        found = dict(RawEmail.objects.filter(email_id__in=candidates).values_list("email_id", "message__ticket_id"))
-        found.update(
-            {
-                key: value
-                for key, value in OutboundEmail.objects.filter(email_id__in=candidates).values_list(
-                    "email_id", "ticket_id"
-                )
-                if key not in found and value is not None
-            }
-        )
+        # (ticket, the ticket it was merged into) by Message-ID: our inbound emails first, then our outbound ones
+        # (not looked up when the first candidate is one of ours already).
+        found = {
+            email_id: (ticket_id, merged_into)
+            for email_id, ticket_id, merged_into in RawEmail.objects.filter(email_id__in=candidates).values_list(
+                "email_id", "message__ticket_id", "message__ticket__merged_into_id"
+            )
+        }
+        if candidates[0] not in found:
+            for email_id, ticket_id, merged_into in OutboundEmail.objects.filter(
+                email_id__in=candidates, ticket__isnull=False
+            ).values_list("email_id", "ticket_id", "ticket__merged_into_id"):
+                found.setdefault(email_id, (ticket_id, merged_into))
         for candidate in candidates:
             if candidate in found:
-                return _follow_merges(found[candidate])
+                ticket_id, merged_into = found[candidate]
+                return ticket_id if merged_into is None else _follow_merges(merged_into)
     number = subject_ticket_number(parsed.subject)
     if number is not None:
         ticket_id = Ticket.objects.filter(number=number).values_list("pk", flat=True).first()
@@ -331,15 +336,28 @@ def _poll_leased(*, mailbox: Mailbox, limit: int | None, owner: str) -> PollResu
     return result
 
 
+@contextlib.contextmanager
+def _batch_context():
+    """One batch's transaction. The SLA policies and each sender domain's company are read once for it;
+    its timeline lines and search-queue rows are written in bulk before its commit; after the commit its
+    new tickets are routed together, then its live updates (with the routing's offers) go out in one trip."""
+    with (
+        publishing_batched(),
+        routing_batched(),
+        sla_policies_batched(),
+        company_domains_batched(),
+        transaction.atomic(),
+        inserts_deferred(),
+    ):
+        yield
+
+
 def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
     """Store a fetched batch and advance the last UID in one transaction (one commit instead
     of one per message). A message the parser or ingestion chokes on is kept flagged, in its
     own savepoint; anything else that fails rolls the whole batch back. Returns how many were stored."""
     try:
-        # The SLA policies are read once for the batch, its timeline lines and search-queue rows are written
-        # in bulk before its commit; after it, its new tickets are routed together, then its live updates
-        # (with the routing's offers) go out in one trip.
-        with publishing_batched(), routing_batched(), sla_policies_batched(), transaction.atomic(), inserts_deferred():
+        with _batch_context():
             queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
             for _uid, raw in items:
                 try:
