@@ -596,10 +596,13 @@ def render(result: dict, cfg: Config, machine: dict[str, str]) -> str:
         "",
         f'Target met: {"yes" if p99 < TARGET_P99_MS else "**no**"}. "Served" is messages stored and '
         "delivered per second over the run and its drain: above it, messages queue in daphne and the latency "
-        "is the queue's length. Daphne stores messages on one database thread: about 20 ms of Python per "
-        "chat message on PostgreSQL (CRM identity, ticket, SLA recompute, timeline, event rows; search "
-        "indexing is queued for the worker and routing skips a ticket that already waits), and the same "
-        "process's event loop fans each event out to the team's agent sockets. Several daphne processes behind "
+        "is the queue's length. Daphne is the bottleneck at about 10 ms of CPU per chat message (its process "
+        "CPU time over the run divided by the messages), under half of it storing the message in the "
+        "database threads (10 queries on an open conversation: identity, locked ticket, message, search "
+        "queue, event, routing check, ticket touch, timeline; no SLA recompute when the message cannot move "
+        "a timer) and the rest in the one event loop: the channels_redis group sends (chat, team and "
+        "supervisors groups, several Redis round trips each), one Redis receive per agent socket per event "
+        "and the websocket frames. Several daphne processes behind "
         "the proxy (docker-compose `--scale web=N`) multiply the rate. Agents connect after "
         "the visitors: while daphne's event loop is saturated (connecting 1,000 sockets, or the backlog at "
         "the target rate) a consumer whose Redis receive times out is closed with 1011; the console and the "
