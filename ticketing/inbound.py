@@ -164,8 +164,7 @@ def _ingest_new(inbound: InboundMessage) -> IngestResult:
         external_id=inbound.external_id,
         attachments=inbound.attachments,
         created_at=received_at,
+        sender=identity,
+        flagged=flagged,
     )
-    message = ticket.messages.get(external_id=inbound.external_id)
-    Message.objects.filter(pk=message.pk).update(sender=identity, flagged=flagged)
-    message.sender, message.flagged = identity, flagged
-    return IngestResult(message=message, ticket=ticket, created=True)
+    return IngestResult(message=ticket.opening_message, ticket=ticket, created=True)

@@ -109,7 +109,10 @@ def ticket_create(
     external_id: str | None = None,
     attachments: Iterable[NewAttachment] = (),
     created_at=None,
+    sender=None,
+    flagged: bool = False,
 ) -> Ticket:
+    """A new ticket, with its first message when there is one (kept as `ticket.opening_message`)."""
     errors = _validate_ticket_fields(subject=subject, priority=priority, channel=channel)
     if errors:
         raise ValidationError(errors)
@@ -136,8 +139,9 @@ def ticket_create(
         ticket.tags.set(tags_get_or_create(tags))
     ticket_event_record(ticket=ticket, kind="ticket.created", actor=by, data={"channel": channel})
     attachments = list(attachments)
+    ticket.opening_message = None
     if body_text or body_html or attachments or external_id is not None:
-        _message_add(
+        ticket.opening_message = _message_add(
             ticket=ticket,
             direction=direction,
             channel=channel,
@@ -146,6 +150,8 @@ def ticket_create(
             body_html=body_html,
             external_id=external_id,
             attachments=attachments,
+            sender=sender,
+            flagged=flagged,
             at=now,
         )
     timeline_add(
@@ -156,7 +162,7 @@ def ticket_create(
         actor=by,
         ref=ticket,
     )
-    sla_recompute(ticket=ticket)
+    sla_recompute(ticket=ticket, new=True)
     return ticket
 
 

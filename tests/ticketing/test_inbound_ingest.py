@@ -113,3 +113,30 @@ def test_concurrent_ingestion_from_several_processes_stores_each_message_once():
     assert Message.objects.values("external_id").distinct().count() == count
     assert Person.objects.count() == senders
     assert Identity.objects.count() == senders
+
+
+def test_the_message_received_event_already_knows_the_sender_of_a_new_ticket(db):
+    """The opening message is stored with its sender and flag, not patched afterwards: receivers of
+    `message.received` (run inside the insert) see the sender, and the ingest reads nothing back."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ticketing.events import ticket_event_recorded
+
+    seen = []
+
+    def receiver(sender, event, ticket, message=None, **kwargs):
+        if event.kind == "message.received":
+            seen.append((message.sender_id, message.flagged))
+
+    inbound_ingest(email("<0@x>", sender="li@example.com"))
+    ticket_event_recorded.connect(receiver)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            result = inbound_ingest(email("<1@x>", sender="li@example.com", subject="Another question"))
+    finally:
+        ticket_event_recorded.disconnect(receiver)
+    assert seen == [(result.message.sender_id, False)] and result.message.sender_id is not None
+    sqls = [query["sql"] for query in captured]
+    assert not any(sql.startswith('UPDATE "ticketing_message"') for sql in sqls)
+    assert not any('FROM "ticketing_slatimer"' in sql for sql in sqls)

@@ -331,16 +331,20 @@ def _snapshot(timer: SlaTimer) -> tuple:
     return tuple(getattr(timer, "policy_id" if name == "policy" else name) for name in TIMER_FIELDS)
 
 
-def sla_recompute(*, ticket: Ticket, now: datetime | None = None, policies: list[SlaPolicy] | None = None) -> Ticket:
+def sla_recompute(
+    *, ticket: Ticket, now: datetime | None = None, policies: list[SlaPolicy] | None = None, new: bool = False
+) -> Ticket:
     """Select the ticket's policy and bring its timers and deadline columns up to date.
-    Call inside the transaction of the change; idempotent."""
+    Call inside the transaction of the change; idempotent. `new`: the ticket was created in this
+    transaction, so it has no timers to read yet."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):  # the caller's transaction (its services are atomic)
         policies = _policies() if policies is None else policies
         fresh = _fresh(ticket.pk, policies)
         policy = sla_policy_for(ticket=fresh, policies=policies)
         # Locked, so a sweeper's claim waits for this change and then sees the new fire_at.
-        existing = {(t.target, t.started_at): t for t in SlaTimer.objects.select_for_update().filter(ticket=fresh)}
+        timers = () if new else SlaTimer.objects.select_for_update().filter(ticket=fresh)
+        existing = {(t.target, t.started_at): t for t in timers}
         keep: set[int] = set()
         due_columns: dict[str, datetime | None] = dict.fromkeys(DUE_COLUMN.values())
         if policy is not None:
