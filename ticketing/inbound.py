@@ -19,7 +19,7 @@ from crm.selectors import company_for_email_domain, identity_find
 from crm.services import person_create, person_link_company
 from ticketing.models import Channel, Message, Queue, Status, Ticket
 from ticketing.selectors import message_by_external_id
-from ticketing.services import NewAttachment, inbound_add_locked, ticket_create
+from ticketing.services import NewAttachment, ticket_add_inbound, ticket_create
 
 IDENTITY_KIND_BY_CHANNEL = {
     Channel.EMAIL: IdentityKind.EMAIL,
@@ -140,7 +140,8 @@ def _ingest_new(inbound: InboundMessage) -> IngestResult:
     flagged = inbound.flagged or identity is None
     ticket = _open_thread(inbound, person)
     if ticket is not None:
-        message = inbound_add_locked(
+        message = ticket_add_inbound(
+            locked=True,
             ticket=ticket,
             body_text=inbound.text,
             body_html=inbound.html,

@@ -279,7 +279,6 @@ def ticket_add_note(*, ticket: Ticket, by: User, body_text: str, attachments: It
     return message
 
 
-@transaction.atomic
 def ticket_add_inbound(
     *,
     ticket: Ticket,
@@ -291,69 +290,48 @@ def ticket_add_inbound(
     attachments: Iterable[NewAttachment] = (),
     flagged: bool = False,
     at=None,
+    locked: bool = False,
 ) -> Message:
     """A message from the customer on an existing ticket; a solved/pending ticket reopens, and so
-    does a closed one when the channel threads into it (a mailbox set to reopen closed tickets)."""
-    return inbound_add_locked(
-        ticket=Ticket.objects.select_for_update().get(pk=ticket.pk),
-        body_text=body_text,
-        body_html=body_html,
-        sender=sender,
-        channel=channel,
-        external_id=external_id,
-        attachments=attachments,
-        flagged=flagged,
-        at=at,
-    )
-
-
-def inbound_add_locked(
-    *,
-    ticket: Ticket,
-    body_text: str,
-    body_html: str = "",
-    sender=None,
-    channel: str | None = None,
-    external_id: str | None = None,
-    attachments: Iterable[NewAttachment] = (),
-    flagged: bool = False,
-    at=None,
-) -> Message:
-    """`ticket_add_inbound` for a caller that already holds the ticket's row lock (read with
-    select_for_update in the current transaction, e.g. the inbound ingest's thread lookup)."""
-    at = at or timezone.now()
-    sla_moves = ticket.status not in {Status.NEW, Status.OPEN} or _inbound_may_move_sla(ticket, at)
-    message = _message_add(
-        ticket=ticket,
-        direction=Direction.INBOUND,
-        channel=channel or ticket.channel,
-        author=None,
-        sender=sender,
-        body_text=body_text,
-        body_html=body_html,
-        external_id=external_id,
-        attachments=attachments,
-        flagged=flagged,
-        at=at,
-    )
-    changes = {}
-    if ticket.status in {Status.PENDING, Status.SOLVED, Status.ON_HOLD, Status.CLOSED}:
-        changes["status"] = Status.OPEN
-        if ticket.status in {Status.SOLVED, Status.CLOSED}:
-            changes.update(solved_at=None, closed_at=None)
-        ticket_event_record(
-            ticket=ticket, kind="ticket.status_changed", data={"from": ticket.status, "to": Status.OPEN}
+    does a closed one when the channel threads into it (a mailbox set to reopen closed tickets).
+    `locked`: the caller read `ticket` with select_for_update in its open transaction (the inbound
+    ingest's thread look-up), so it is neither read again nor wrapped in a savepoint."""
+    with transaction.atomic(savepoint=not locked):
+        if not locked:
+            ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        at = at or timezone.now()
+        sla_moves = ticket.status not in {Status.NEW, Status.OPEN} or _inbound_may_move_sla(ticket, at)
+        message = _message_add(
+            ticket=ticket,
+            direction=Direction.INBOUND,
+            channel=channel or ticket.channel,
+            author=None,
+            sender=sender,
+            body_text=body_text,
+            body_html=body_html,
+            external_id=external_id,
+            attachments=attachments,
+            flagged=flagged,
+            at=at,
         )
-    _touch(ticket, **changes)
-    if sla_moves:
-        sla_recompute(ticket=ticket)
-    timeline_add(
-        person=ticket.customer,
-        kind="message_in",
-        summary=_("Message on #%(number)s") % {"number": ticket.number},
-        ref=ticket,
-    )
-    return message
+        changes = {}
+        if ticket.status in {Status.PENDING, Status.SOLVED, Status.ON_HOLD, Status.CLOSED}:
+            changes["status"] = Status.OPEN
+            if ticket.status in {Status.SOLVED, Status.CLOSED}:
+                changes.update(solved_at=None, closed_at=None)
+            ticket_event_record(
+                ticket=ticket, kind="ticket.status_changed", data={"from": ticket.status, "to": Status.OPEN}
+            )
+        _touch(ticket, **changes)
+        if sla_moves:
+            sla_recompute(ticket=ticket)
+        timeline_add(
+            person=ticket.customer,
+            kind="message_in",
+            summary=_("Message on #%(number)s") % {"number": ticket.number},
+            ref=ticket,
+        )
+        return message
 
 
 def _inbound_may_move_sla(ticket: Ticket, at) -> bool:
