@@ -1,7 +1,7 @@
 """The lean path of a customer message on an open conversation: the SLA recompute is skipped only
 when it could not change a timer, the thread is read once (locked), and a resend is still stored once."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,21 +19,6 @@ TARGETS = {"normal": {"first_response": 60, "next_response": 120, "resolution": 
 TIMER_COLUMNS = ("target", "started_at", "policy_id", "target_minutes", "due_at", "warn_at", "fire_at")
 TIMER_COLUMNS += ("paused_at", "paused_seconds", "met_at", "outcome", "warned_at", "breached_at")
 TICKET_COLUMNS = ("sla_policy_id", "first_response_due_at", "next_response_due_at", "resolution_due_at")
-
-
-class Clock:
-    def __init__(self, monkeypatch, at: datetime):
-        self.at = at
-        monkeypatch.setattr("django.utils.timezone.now", lambda: self.at)
-
-    def advance(self, **delta) -> datetime:
-        self.at = self.at + timedelta(**delta)
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return Clock(monkeypatch, datetime(2026, 3, 2, 9, 0, tzinfo=SH))
 
 
 def sla_state(ticket: Ticket) -> tuple:
