@@ -2,12 +2,10 @@
 
 import contextvars
 import re
-import weakref
 from contextlib import contextmanager
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.scope import Grant, visible
@@ -41,30 +39,8 @@ def person_with_details(queryset: QuerySet) -> QuerySet:
     )
 
 
-# Per connection: identities just looked up and not found, so that the person_create that usually follows
-# (a channel's first contact) need not look again. Used once; a wrong guess costs only the nicer error
-# message's order: the unique constraint refuses the insert and person_create reports the owner anyway.
-_missed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def identity_find(*, kind: str, value: str) -> Identity | None:
-    identity = Identity.objects.select_related("person").filter(kind=kind, value=value).first()
-    if identity is None:
-        missed = _missed.setdefault(transaction.get_connection(), set())
-        if len(missed) > 100:
-            missed.clear()
-        missed.add((kind, value))
-    return identity
-
-
-def identities_just_missed(kind: str, values: list[str]) -> set[str]:
-    """Which of `values` `identity_find` has just not found (each answered once)."""
-    missed = _missed.get(transaction.get_connection())
-    if not missed:
-        return set()
-    found = {value for value in values if (kind, value) in missed}
-    missed.difference_update((kind, value) for value in found)
-    return found
+    return Identity.objects.select_related("person").filter(kind=kind, value=value).first()
 
 
 _domains_memo = contextvars.ContextVar("crm_company_domains", default=None)

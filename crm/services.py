@@ -26,7 +26,6 @@ from crm.models import (
     Tag,
     TimelineEntry,
 )
-from crm.selectors import identities_just_missed
 
 PERSON_FIELDS = {"name", "address", "language", "owner", "source", "lifecycle_stage", "service_level"}
 COMPANY_FIELDS = {
@@ -63,14 +62,7 @@ def _normalize_all(values: Iterable[str], normalize, field: str, errors: dict) -
     return result
 
 
-def _check_identities_free(
-    kind: str, values: list[str], field: str, errors: dict, *, except_person=None, fresh: bool = False
-) -> None:
-    """`fresh`: values `identity_find` has just not found need no second look (person_create after a
-    channel's look-up; the unique constraint still refuses a value taken meanwhile)."""
-    if fresh and values:
-        missed = identities_just_missed(kind, values)
-        values = [value for value in values if value not in missed]
+def _check_identities_free(kind: str, values: list[str], field: str, errors: dict, *, except_person=None) -> None:
     if not values:
         return
     taken = Identity.objects.filter(kind=kind, value__in=values).select_related("person")
@@ -188,17 +180,22 @@ def person_create(
     tags: Iterable[str] = (),
     company: Company | None = None,
     title: str = "",
+    addresses_looked_up: bool = False,
 ) -> Person:
     """Create a customer with their identities. All checked first; nothing half-saved: the writes are
-    one transaction (one savepoint inside the caller's, not two: the channels create many customers)."""
+    one transaction (one savepoint inside the caller's, not two: the channels create many customers).
+    `addresses_looked_up`: the caller has just looked the emails and phones up and found no owner (a
+    channel's first contact), so they are not looked up again; the unique constraint still refuses one
+    taken meanwhile, and the error then names its owner."""
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
         errors["name"] = [_("A customer needs a name.")]
     clean_emails = _normalize_all(emails, identifiers.normalize_email, "emails", errors)
     clean_phones = _normalize_all(phones, identifiers.normalize_phone, "phones", errors)
-    _check_identities_free(IdentityKind.EMAIL, clean_emails, "emails", errors, fresh=True)
-    _check_identities_free(IdentityKind.PHONE, clean_phones, "phones", errors, fresh=True)
+    if not addresses_looked_up:
+        _check_identities_free(IdentityKind.EMAIL, clean_emails, "emails", errors)
+        _check_identities_free(IdentityKind.PHONE, clean_phones, "phones", errors)
     id_fields = _id_number_fields(id_number, errors)
     if errors:
         raise ValidationError(errors)

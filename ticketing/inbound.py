@@ -89,6 +89,7 @@ def _resolve_sender(inbound: InboundMessage) -> tuple[Person, Identity | None]:
         phones=[value] if value and kind == IdentityKind.PHONE else [],
         language=inbound.language,
         source=SOURCE_BY_CHANNEL.get(inbound.channel, Source.MANUAL),
+        addresses_looked_up=value is not None,
     )
     if value is None:
         return person, None
