@@ -22,6 +22,19 @@ class _Marker:
         pass
 
 
+def commit_marker() -> _Marker:
+    """A no-op on_commit callback, registered now. Django drops a rolled-back savepoint's callbacks, so
+    while the marker is among `live_markers()` what was written alongside it has not been rolled back."""
+    marker = _Marker()
+    transaction.on_commit(marker)
+    return marker
+
+
+def live_markers() -> set[int]:
+    """The ids of the on_commit callbacks the open transaction still holds."""
+    return {id(func) for _sids, func, _robust in transaction.get_connection().run_on_commit}
+
+
 def insert_or_defer(objects: list) -> None:
     """Insert these new rows of one model now (one: saved, with its signals; several: in bulk, without), or
     at the end of the batch when one is open."""
@@ -32,9 +45,7 @@ def insert_or_defer(objects: list) -> None:
         elif objects:
             type(objects[0]).objects.bulk_create(objects)
         return
-    marker = _Marker()
-    transaction.on_commit(marker)
-    pending.append((marker, objects))
+    pending.append((commit_marker(), objects))
 
 
 @contextmanager
@@ -52,7 +63,7 @@ def inserts_deferred():
 
 
 def _flush(pending: list) -> None:
-    alive = {id(func) for _sids, func, _robust in transaction.get_connection().run_on_commit}
+    alive = live_markers()
     by_model: dict = {}
     for marker, objects in pending:
         if id(marker) in alive:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from contact_center.deferred import insert_or_defer
+from contact_center.deferred import commit_marker, insert_or_defer, live_markers
 from contact_center.leases import lease_owner, lease_release, lease_take
 from knowledge_base.models import DocKind, IndexLease, PendingIndex
 
@@ -39,16 +39,14 @@ def index_after_commit(kind: str, object_ids) -> None:
             PendingIndex.objects.bulk_create([PendingIndex(kind=kind, object_id=i) for i in ids])
         return
     queued = _queued.setdefault(connection, {})
-    # Django drops a rolled-back savepoint's on_commit callbacks: a marker still there means the row is too.
-    alive = {id(func) for _sids, func, _robust in connection.run_on_commit}
+    alive = live_markers()  # a record's marker still there: its queue row was not rolled back either
     if not alive or len(queued) > 10_000:
         queued.clear()  # markers of earlier transactions
     ids = [i for i in ids if id(queued.get((kind, i))) not in alive]
     if not ids:
         return
     insert_or_defer([PendingIndex(kind=kind, object_id=i) for i in ids])  # in a worker's batch: at its end
-    marker = _Marker()
-    transaction.on_commit(marker)
+    marker = commit_marker()
     for i in ids:
         queued[(kind, i)] = marker
 
@@ -57,13 +55,6 @@ def queued_forget() -> None:
     """Queue rows were deleted (drained or covered by a rebuild), perhaps rows this transaction queued:
     from now on queue every record again."""
     _queued.pop(transaction.get_connection(), None)
-
-
-class _Marker:
-    """A no-op on_commit callback whose presence tells that its savepoint was not rolled back."""
-
-    def __call__(self) -> None:
-        pass
 
 
 def _lease(owner: str) -> bool:
