@@ -75,14 +75,38 @@ def rule_matches(rule: QueueRouting, ticket: Ticket, tags: set[str]) -> bool:
     return not company_ids or ticket.company_id in company_ids
 
 
-def rule_match(ticket: Ticket) -> QueueRouting | None:
-    """The first active rule (by queue priority) whose conditions the ticket meets."""
+def _active_rules() -> list[QueueRouting]:
+    """The active rules in matching order (queue priority), with what matching reads."""
+    return list(QueueRouting.objects.filter(is_active=True).prefetch_related("companies").select_related("queue"))
+
+
+def rule_match(ticket: Ticket, rules: list[QueueRouting] | None = None) -> QueueRouting | None:
+    """The first active rule (by queue priority) whose conditions the ticket meets. `rules`: `_active_rules()`
+    already read."""
+    rules = _active_rules() if rules is None else rules
+    if not rules:
+        return None
     tags = {t.lower() for t in ticket.tags.values_list("name", flat=True)}
     tags |= {t.lower() for t in ticket.customer.tags.values_list("name", flat=True)}
-    for rule in QueueRouting.objects.filter(is_active=True).prefetch_related("companies").select_related("queue"):
-        if rule_matches(rule, ticket, tags):
-            return rule
-    return None
+    return next((rule for rule in rules if rule_matches(rule, ticket, tags)), None)
+
+
+def _placement(ticket: Ticket, rules: list[QueueRouting], now) -> TicketRouting:
+    """Where routing first puts a ticket (read under its lock; not saved). The rules place tickets that
+    arrive in no queue, the default queue or a queue without routing (a ticket put in a routed queue on
+    purpose, by the API or a mailbox's queue, stays there): moved to the first matching rule's queue.
+    Unassigned and open in a routed queue, it waits from now on (what _waiting_start decides)."""
+    by_queue = {rule.queue_id: rule for rule in rules}
+    waits = ticket.assignee_id is None and ticket.is_open
+    rule = None
+    if waits and (ticket.queue_id is None or ticket.queue.is_default or ticket.queue_id not in by_queue):
+        rule = rule_match(ticket, rules)
+        if rule is not None and rule.queue_id != ticket.queue_id:
+            with own_writes():
+                ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
+    if waits and rule is None:
+        rule = by_queue.get(ticket.queue_id)
+    return TicketRouting(ticket_id=ticket.pk, rule=rule, waiting_since=now if rule is not None else None)
 
 
 def _routing_ensure(ticket: Ticket) -> TicketRouting:
@@ -98,20 +122,9 @@ def _routing_ensure(ticket: Ticket) -> TicketRouting:
         existing = TicketRouting.objects.filter(pk=ticket.pk).first()
         if existing is not None:
             return existing  # another process placed it while we waited for the lock
-        waits = ticket.assignee_id is None and ticket.is_open
-        rule = None
-        if waits and _placement_open(ticket):
-            rule = rule_match(ticket)
-            if rule is not None and rule.queue_id != ticket.queue_id:
-                with own_writes():
-                    ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
-        if waits and rule is None:
-            rule = _queue_rule(ticket)
-        # Unassigned and open in a routed queue: it waits from now on (what _waiting_start decides, here
-        # under the ticket's own lock).
-        return TicketRouting.objects.create(
-            ticket_id=ticket.pk, rule=rule, waiting_since=timezone.now() if rule is not None else None
-        )
+        routing = _placement(ticket, _active_rules(), timezone.now())
+        routing.save(force_insert=True)
+        return routing
 
 
 def routings_place(ticket_ids) -> tuple[set[int], bool]:
@@ -130,33 +143,10 @@ def routings_place(ticket_ids) -> tuple[set[int], bool]:
         )
         tickets = list(tickets)
         placed = set(TicketRouting.objects.filter(pk__in=ids).values_list("pk", flat=True))  # by another process
-        rules = list(QueueRouting.objects.filter(is_active=True).prefetch_related("companies").select_related("queue"))
-        by_queue = {rule.queue_id: rule for rule in rules}
-        now = timezone.now()
-        rows = []
-        for ticket in tickets:
-            if ticket.pk in placed:
-                continue
-            waits = ticket.assignee_id is None and ticket.is_open
-            rule = None
-            placement_open = ticket.queue_id is None or ticket.queue.is_default or ticket.queue_id not in by_queue
-            if waits and rules and placement_open:
-                rule = _first_rule_matching(rules, ticket)
-                if rule is not None and rule.queue_id != ticket.queue_id:
-                    with own_writes():
-                        ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
-            if waits and rule is None:
-                rule = by_queue.get(ticket.queue_id)
-            rows.append(TicketRouting(ticket_id=ticket.pk, rule=rule, waiting_since=now if rule is not None else None))
+        rules, now = _active_rules(), timezone.now()
+        rows = [_placement(ticket, rules, now) for ticket in tickets if ticket.pk not in placed]
         TicketRouting.objects.bulk_create(rows)
     return {row.ticket_id for row in rows}, any(row.rule_id is not None for row in rows)
-
-
-def _first_rule_matching(rules: list[QueueRouting], ticket: Ticket) -> QueueRouting | None:
-    """`rule_match` over rules already read."""
-    tags = {t.lower() for t in ticket.tags.values_list("name", flat=True)}
-    tags |= {t.lower() for t in ticket.customer.tags.values_list("name", flat=True)}
-    return next((rule for rule in rules if rule_matches(rule, ticket, tags)), None)
 
 
 def _waiting_start(routing: TicketRouting) -> None:
@@ -171,14 +161,6 @@ def _waiting_start(routing: TicketRouting) -> None:
         if current is not None and current.waiting_since is None and rule is not None:
             TicketRouting.objects.filter(pk=routing.pk).update(waiting_since=timezone.now(), rule=rule)
     routing.refresh_from_db()
-
-
-def _placement_open(ticket: Ticket) -> bool:
-    """The rules place tickets that arrive in no queue, the default queue or a queue without routing;
-    a ticket put in a routed queue on purpose (API, a mailbox's queue) stays there."""
-    if ticket.queue_id is None or ticket.queue.is_default:
-        return True
-    return not QueueRouting.objects.filter(queue_id=ticket.queue_id, is_active=True).exists()
 
 
 def _queue_rule(ticket: Ticket) -> QueueRouting | None:
