@@ -91,20 +91,23 @@ def rule_match(ticket: Ticket, rules: list[QueueRouting] | None = None) -> Queue
     return next((rule for rule in rules if rule_matches(rule, ticket, tags)), None)
 
 
-def _placement(ticket: Ticket, rules: list[QueueRouting], now) -> TicketRouting:
+def _placement(ticket: Ticket, rules: list[QueueRouting] | None, now) -> TicketRouting:
     """Where routing first puts a ticket (read under its lock; not saved). The rules place tickets that
     arrive in no queue, the default queue or a queue without routing (a ticket put in a routed queue on
     purpose, by the API or a mailbox's queue, stays there): moved to the first matching rule's queue.
-    Unassigned and open in a routed queue, it waits from now on (what _waiting_start decides)."""
+    Unassigned and open in a routed queue, it waits from now on (what _waiting_start decides).
+    `rules`: `_active_rules()` already read, or None to read them only if the ticket can wait."""
+    if ticket.assignee_id is not None or not ticket.is_open:
+        return TicketRouting(ticket_id=ticket.pk, rule=None, waiting_since=None)
+    rules = _active_rules() if rules is None else rules
     by_queue = {rule.queue_id: rule for rule in rules}
-    waits = ticket.assignee_id is None and ticket.is_open
     rule = None
-    if waits and (ticket.queue_id is None or ticket.queue.is_default or ticket.queue_id not in by_queue):
+    if ticket.queue_id is None or ticket.queue.is_default or ticket.queue_id not in by_queue:
         rule = rule_match(ticket, rules)
         if rule is not None and rule.queue_id != ticket.queue_id:
             with own_writes():
                 ticket_assign(ticket=ticket, agent=None, by=None, queue=rule.queue)
-    if waits and rule is None:
+    if rule is None:
         rule = by_queue.get(ticket.queue_id)
     return TicketRouting(ticket_id=ticket.pk, rule=rule, waiting_since=now if rule is not None else None)
 
@@ -122,7 +125,7 @@ def _routing_ensure(ticket: Ticket) -> TicketRouting:
         existing = TicketRouting.objects.filter(pk=ticket.pk).first()
         if existing is not None:
             return existing  # another process placed it while we waited for the lock
-        routing = _placement(ticket, _active_rules(), timezone.now())
+        routing = _placement(ticket, None, timezone.now())
         routing.save(force_insert=True)
         return routing
 
