@@ -59,10 +59,11 @@ def site(live_server, settings):
 
 @pytest.fixture
 def open_browser(chromium, site):
-    """open_browser(locale="zh-CN", phone=False) → a fresh page (own cookies) on the live server."""
+    """open_browser(locale="zh-CN", phone=False, time_zone="Asia/Shanghai") → a fresh page (own cookies)
+    on the live server."""
     contexts = []
 
-    def opener(*, locale: str = "zh-CN", phone: bool = False):
+    def opener(*, locale: str = "zh-CN", phone: bool = False, time_zone: str = "Asia/Shanghai"):
         viewport = {"width": 390, "height": 844} if phone else {"width": 1360, "height": 900}
         context = chromium.new_context(
             base_url=site.url,
@@ -70,7 +71,7 @@ def open_browser(chromium, site):
             viewport=viewport,
             device_scale_factor=1,
             extra_http_headers={"X-Forwarded-Proto": "https"},
-            timezone_id="Asia/Shanghai",
+            timezone_id=time_zone,
         )
         context.set_default_timeout(10_000)
         contexts.append(context)

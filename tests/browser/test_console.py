@@ -2,6 +2,7 @@
 find the tickets they may see, answer one, look up the customer."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -126,6 +127,26 @@ def test_console_on_a_phone(org, desk, open_browser, screenshot):
     page.goto(f"/tickets/{desk.billing_ticket.number}/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "phone-ticket-zh")
+
+
+def test_console_shows_times_in_the_agents_time_zone_not_the_browsers(org, desk, open_browser):
+    """The agent's profile says Shanghai, the laptop says New York: the console's times agree with the
+    ticket pages (09:30 on 2 March in Shanghai is 20:30 on 1 March in New York)."""
+    from ticketing.models import Ticket
+
+    assert org.agent_zh.time_zone == "Asia/Shanghai"
+    stamp = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+    Ticket.objects.filter(pk=desk.billing_ticket.pk).update(assignee=org.agent_zh, updated_at=stamp)
+    Message.objects.filter(ticket=desk.billing_ticket).update(created_at=stamp)
+    page = open_browser(locale="en-US", time_zone="America/New_York")
+    page.goto("/login/")
+    sign_in(page, "agent_zh")
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto("/console/")
+    row = page.locator(f"[data-ticket='{desk.billing_ticket.id}']")
+    assert row.locator(".cc-item-time").inner_text() == "03/02 09:30"
+    row.click()
+    assert page.locator("#cc-thread .msg-head time").first.inner_text() == "03/02 09:30"
 
 
 def test_sign_out(org, desk, open_browser):

@@ -90,12 +90,15 @@
     toastTimer = setTimeout(function () { box.hidden = true; }, 4000);
   }
 
+  /* Times in the user's time zone (their profile's, as on the server-rendered pages), not the browser's. */
   function when(iso) {
+    var lang = document.documentElement.lang;
+    var zone = root.dataset.timeZone ? { timeZone: root.dataset.timeZone } : {};
     var date = new Date(iso);
-    var now = new Date();
-    var sameDay = date.toDateString() === now.toDateString();
-    var time = date.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
-    return sameDay ? time : date.toLocaleDateString(document.documentElement.lang, { month: "2-digit", day: "2-digit" }) + " " + time;
+    var day = function (d) { return d.toLocaleDateString("en-CA", zone); };
+    var time = date.toLocaleTimeString(lang, Object.assign({ hour: "2-digit", minute: "2-digit" }, zone));
+    if (day(date) === day(new Date())) return time;
+    return date.toLocaleDateString(lang, Object.assign({ month: "2-digit", day: "2-digit" }, zone)) + " " + time;
   }
 
   function debounce(fn, ms) {
