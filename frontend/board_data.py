@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from accounts.models import AgentProfile
+from accounts.models import AgentProfile, Presence
 from routing.selection import capacity_channel
 from routing.selectors import queue_stats
 from ticketing.models import Queue, SlaOutcome, SlaTimer, Ticket
@@ -80,7 +80,7 @@ def _queues(now: datetime) -> list[dict]:
             }
         )
     rows.sort(key=lambda r: (-r["waiting"], -r["longest_wait"], r["name"]))
-    return rows[:QUEUE_ROWS]
+    return rows
 
 
 def _unsolved() -> list[str]:
@@ -220,15 +220,31 @@ def _compliance(now: datetime) -> dict:
     return result
 
 
+def _totals(now: datetime, queues: list[dict]) -> dict:
+    """The header's counts over the whole floor: the panels below list only the rows that fit."""
+    running = _timers().filter(paused_at__isnull=True, breached_at__isnull=True, due_at__gt=now)
+    return {
+        "waiting": sum(q["waiting"] for q in queues),
+        "online": AgentProfile.objects.filter(user__is_active=True, presence=Presence.ONLINE).count(),
+        "at_risk": running.filter(Q(warned_at__isnull=False) | Q(warn_at__lte=now))
+        .values("ticket_id")
+        .distinct()
+        .count(),
+        "breached": _timers().filter(breached_at__isnull=False).values("ticket_id").distinct().count(),
+    }
+
+
 def board_snapshot_build(now: datetime | None = None) -> dict:
     now = now or timezone.now()
+    queues = _queues(now)
     return {
         "at": now.isoformat(),
-        "queues": _queues(now),
+        "queues": queues[:QUEUE_ROWS],
         "agents": _agents(),
         "at_risk": _at_risk(now),
         "breached": _breached(now),
         "compliance": _compliance(now),
+        "totals": _totals(now, queues),
         "time_zone": settings.TIME_ZONE,
     }
 

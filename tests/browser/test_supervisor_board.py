@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.models import AgentProfile, Presence
 from crm.services import company_create
@@ -210,6 +211,7 @@ def test_board_counts_down_and_turns_red_at_breach_live_on_two_screens(org, wall
     assert "First response" in rows[1].inner_text()
     assert zh.locator("#sb-agent-rows .sb-agent").count() >= 10
     assert zh.locator("#sb-breached-rows .sb-row").count() == 3
+    expect(zh.locator("#sb-kpi-breached")).to_have_text("3")
     shot(zh, "supervisor-board-zh")
     shot(en, "supervisor-board-en")
 
@@ -217,6 +219,8 @@ def test_board_counts_down_and_turns_red_at_breach_live_on_two_screens(org, wall
     for row in rows:
         row.locator(".sb-countdown[data-level=breached]").wait_for(timeout=int(floor.due_in * 1000) + 5000)
         assert "is-breached" in row.get_attribute("class")
+    for page in (zh, en):  # the header counts it at once, and only once after the sweep's frame
+        expect(page.locator("#sb-kpi-breached")).to_have_text("4")
 
     # The worker's sweep fires the breach and the escalation: the board gets them over the socket.
     assert elsewhere(sla_tick) >= 1
@@ -224,6 +228,7 @@ def test_board_counts_down_and_turns_red_at_breach_live_on_two_screens(org, wall
         page.locator(f"#sb-breached-rows [data-ticket='{floor.focus.id}']").wait_for()
         page.locator(".sb-alert-escalated").first.wait_for()
         assert page.locator(f"#sb-risk-rows [data-ticket='{floor.focus.id}']").count() == 0
+        expect(page.locator("#sb-kpi-breached")).to_have_text("4")
         assert fits_screen(page)
     assert f"#{floor.focus.number}" in en.locator(".sb-alert-escalated").first.inner_text()
     shot(zh, "supervisor-board-breach-zh")

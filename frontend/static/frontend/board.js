@@ -9,6 +9,7 @@
   var config = JSON.parse(document.getElementById("board-config").textContent);
   var L = JSON.parse(document.getElementById("board-labels").textContent);
   var lang = document.documentElement.lang || "en";
+  var zone = root.dataset.timeZone ? { timeZone: root.dataset.timeZone } : {};  // the user's, not the browser's
   var state = { snapshot: null, receivedAt: 0, socket: null, retry: 0, stopped: false, lastEvent: 0, reassign: null };
 
   function $(id) { return document.getElementById(id); }
@@ -192,9 +193,9 @@
     renderBreached(snapshot.breached || []);
     renderAgents(snapshot.agents || []);
     renderCompliance(snapshot.compliance || {});
-    $("sb-kpi-waiting").textContent = (snapshot.queues || []).reduce(function (sum, q) { return sum + q.waiting; }, 0);
-    $("sb-kpi-online").textContent = (snapshot.agents || []).filter(function (a) { return a.presence === "online"; }).length;
-    $("sb-kpi-breached").textContent = (snapshot.breached || []).length;
+    var totals = snapshot.totals || {};
+    $("sb-kpi-waiting").textContent = totals.waiting || 0;
+    $("sb-kpi-online").textContent = totals.online || 0;
     tick();
     ["sb-risk-rows", "sb-breached-rows", "sb-agent-rows", "sb-queue-rows"].forEach(fitRows);
   }
@@ -217,7 +218,8 @@
   /* Every second: each clock's business time left; amber from the warning, red at the breach. */
   function tick() {
     var passed = elapsed();
-    var risky = 0;
+    var totals = (state.snapshot && state.snapshot.totals) || {};
+    var risky = totals.at_risk || 0, breached = totals.breached || 0;
     root.querySelectorAll(".sb-countdown").forEach(function (node) {
       var ticking = node.dataset.ticking === "1";
       var left = Number(node.dataset.left) - (ticking ? passed : 0);
@@ -232,13 +234,17 @@
         row.classList.toggle("is-warning", level === "warning");
         row.classList.toggle("is-breached", level === "breached");
       }
-      if (level !== "ok") risky += 1;
+      // The totals are the snapshot's; a clock listed here may have moved on since.
+      var wasWarned = node.dataset.warned === "1";
+      if (level === "warning" && !wasWarned) risky += 1;
+      if (level === "breached") { breached += 1; if (wasWarned) risky -= 1; }
     });
     root.querySelectorAll(".sb-overdue").forEach(function (node) {
       node.textContent = fill(L.overdue, { time: duration(Number(node.dataset.overdue) + passed) });
     });
-    $("sb-kpi-risk").textContent = risky;
-    $("sb-clock").textContent = new Date().toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    $("sb-kpi-risk").textContent = Math.max(risky, 0);
+    $("sb-kpi-breached").textContent = breached;
+    $("sb-clock").textContent = new Date().toLocaleTimeString(lang, Object.assign({ hour: "2-digit", minute: "2-digit", second: "2-digit" }, zone));
   }
 
   // --- alerts ----------------------------------------------------------------------------
