@@ -511,8 +511,10 @@ def _fire(*, pk: int, fire_at: datetime, now: datetime) -> int:
             fired += 1
             fire_at = next_fire
         if fire_at is not None and fire_at == timer.due_at and fire_at <= now:
+            # Breached at the deadline, not at the sweep: a worker that was down does not move
+            # yesterday's breaches into today's compliance.
             claimed = SlaTimer.objects.filter(pk=pk, fire_at=fire_at, breached_at__isnull=True).update(
-                breached_at=now, fire_at=None, outcome=SlaOutcome.MISSED
+                breached_at=timer.due_at, fire_at=None, outcome=SlaOutcome.MISSED
             )
             if claimed:
                 ticket_event_record(ticket=timer.ticket, kind="sla.breached", data=data)

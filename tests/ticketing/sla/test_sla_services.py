@@ -300,6 +300,17 @@ class TestTick:
         event = TicketEvent.objects.get(ticket=ticket, kind="sla.breached")
         assert event.data["target"] == SlaTarget.FIRST_RESPONSE
 
+    def test_a_late_sweep_dates_the_breach_at_the_deadline(self, org, policy, clock):
+        """The worker was down for a day: yesterday's breach stays out of today's compliance."""
+        ticket = factories.ticket()
+        due = timer(ticket).due_at
+        clock.advance(days=1)
+        sla_tick()  # the warnings and breaches, late
+        assert timer(ticket).breached_at == due
+        today = clock.at.replace(hour=0, minute=0, second=0, microsecond=0)
+        assert sla_compliance(since=today) == {}
+        assert sla_compliance(since=due - timedelta(minutes=1))[SlaTarget.FIRST_RESPONSE][SlaOutcome.MISSED] == 1
+
     def test_a_reply_before_the_deadline_stops_the_breach(self, org, policy, clock):
         ticket = factories.ticket()
         clock.advance(minutes=50)
