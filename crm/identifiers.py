@@ -76,6 +76,16 @@ def normalize_phone(value: str, *, default_region: str = "CN") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def format_phone(e164: str) -> str:
+    """A stored E.164 number as people read it: "+86 138 0013 8000", "+1 206-449-0727". Anything that
+    does not parse is shown as stored."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 _email_validator = EmailValidator()
 
 

@@ -12,6 +12,8 @@ from django.utils.text import Truncator
 
 from accounts.models import Presence, User
 from accounts.scope import can_see, grant_for, visible
+from crm.identifiers import format_phone
+from crm.models import IdentityKind
 from ticketing import transitions
 from ticketing.models import CannedResponse, Direction, Message, Queue, SlaTimer, Status, Ticket, TicketReadMarker
 from ticketing.selectors import ticket_list_related, ticket_messages, ticket_search, tickets_unsolved
@@ -140,7 +142,12 @@ def customer_card(user, ticket: Ticket) -> dict | None:
         "name": person.name,
         "visible": can_see(user, person),
         "identities": [
-            {"kind": identity.kind, "label": identity.get_kind_display(), "value": identity.value}
+            {
+                "kind": identity.kind,
+                "label": identity.get_kind_display(),
+                "value": identity.value,
+                "display": format_phone(identity.value) if identity.kind == IdentityKind.PHONE else identity.value,
+            }
             for identity in person.identities.order_by("kind", "id")
         ],
         "language": person.language,

@@ -1,6 +1,7 @@
 from django import template
 
 from accounts.roles import ROLES
+from crm.identifiers import format_phone
 from frontend import presenters
 
 register = template.Library()
@@ -38,6 +39,11 @@ def change_old(record) -> str:
 @register.filter
 def change_new(record) -> str:
     return presenters.change_value(record, record.new_value)
+
+
+@register.filter
+def phone(value: str) -> str:
+    return format_phone(value) if value else value
 
 
 @register.filter

@@ -83,6 +83,19 @@ def test_phones_normalize_to_e164(raw, e164):
     assert identifiers.normalize_phone(raw) == e164
 
 
+@pytest.mark.parametrize(
+    ("e164", "shown"),
+    [
+        ("+8613800138000", "+86 138 0013 8000"),
+        ("+861065529988", "+86 10 6552 9988"),
+        ("+14155552671", "+1 415-555-2671"),
+        ("not a number", "not a number"),
+    ],
+)
+def test_stored_phones_are_shown_grouped_as_people_read_them(e164, shown):
+    assert identifiers.format_phone(e164) == shown
+
+
 @pytest.mark.parametrize("raw", ["12345", "not a phone", "+86 000 0000 0000", ""])
 def test_bad_phones_are_rejected(raw):
     with pytest.raises(ValueError, match="phone number"):

@@ -42,6 +42,7 @@ def test_customer_search_by_name_email_and_phone(client, org, desk):
     assert names("张") == {"张伟"}
     assert names("alice@") == {"Alice Smith"}
     assert names("138-0013") == {"李娜"}
+    assert "+86 138 0013 8000" in client.get(reverse("customer-list"), {"q": "李娜"}).content.decode()  # grouped
 
 
 def test_customer_outside_scope_is_404(client, org, desk):

@@ -359,7 +359,7 @@
     $("cc-customer-company").textContent = card.companies.join(" · ");
     var ids = $("cc-identities");
     clear(ids);
-    card.identities.forEach(function (i) { ids.appendChild(el("li", {}, [el("span", { className: "muted", text: i.label || i.kind }), " ", el("span", { className: "break", text: i.value })])); });
+    card.identities.forEach(function (i) { ids.appendChild(el("li", {}, [el("span", { className: "muted", text: i.label || i.kind }), " ", el("span", { className: "break", text: i.display || i.value })])); });
     var facts = $("cc-facts");
     clear(facts);
     [[gettext("Service level"), card.service_level], [gettext("Stage"), card.lifecycle], [gettext("Language"), card.language]].forEach(function (pair) {
