@@ -47,6 +47,11 @@ class Command(BaseCommand):
             self.stdout.write("  Password: DEMO_PASSWORD is set; every demo user was created with it.")
         else:
             self.stdout.write("  Password: DEMO_PASSWORD is not set; the printed default is used.")
+        site_port = os.environ.get("DEMO_SITE_PORT") or "8001"
+        self.stdout.write("")
+        self.stdout.write(f'  Chat widget: <script src="http://127.0.0.1:{port}/widget/demo.js" async></script>')
+        self.stdout.write("  works on any page served from 127.0.0.1 or localhost (any port). `make run` serves")
+        self.stdout.write(f"  a demo shop page with it on http://127.0.0.1:{site_port}/ ; agent1 answers in /console/.")
         kept = [username for username, _ in rows if username not in fresh]
         if kept and fresh != {u for u, _ in rows}:
             self.stdout.write("  Users that already existed were left unchanged (including their passwords).")
