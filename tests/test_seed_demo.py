@@ -21,6 +21,7 @@ from accounts.scope import visible
 from crm import identifiers
 from crm.models import Company, Identity, IdentityKind, Person
 from ticketing.models import Channel, Direction, Message, Queue, Status, Ticket, TicketEvent
+from ticketing.selectors import UNSOLVED_STATUSES
 
 pytestmark = pytest.mark.slow
 
@@ -149,6 +150,15 @@ def test_the_demo_has_the_promised_shape(seeded, db):
     assert not Message.objects.filter(delivery_status="queued").exists()  # history, not for the outbox
 
 
+def test_demo_agents_have_room_for_a_new_chat_and_call(seeded, db):
+    """A new user's first chat from the demo shop page is offered to an agent, not left waiting
+    because the demo agents are full of week-old chats."""
+    for profile in AgentProfile.objects.filter(user__username__in=["agent1", "agent2", "agent3"]):
+        open_live = Ticket.objects.filter(assignee=profile.user, status__in=UNSOLVED_STATUSES)
+        assert open_live.filter(channel=Channel.CHAT).count() < profile.capacity_chat, profile.user.username
+        assert open_live.filter(channel=Channel.VOICE).count() < profile.capacity_voice, profile.user.username
+
+
 def test_record_scope_shows_differences(seeded, db):
     users = {u.username: u for u in User.objects.all()}
     people = {name: visible(users[name], Person).count() for name in ("salesrep", "salesmanager", "supervisor")}
@@ -177,3 +187,6 @@ def test_a_second_run_creates_and_changes_nothing(seeded, db):
     assert "demo data already present" in out.getvalue()
     for username in DEMO_USERS:
         assert f"  {username} " in out.getvalue()
+    # How a new user tries the chat: the snippet of the demo widget, which embeds from local pages.
+    assert '<script src="http://127.0.0.1:8000/widget/demo.js" async></script>' in out.getvalue()
+    assert "http://127.0.0.1:8001/" in out.getvalue()

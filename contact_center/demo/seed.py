@@ -291,7 +291,19 @@ class _History:
         self.clock.at = target
 
 
-def _ticket_plan(rng: random.Random, age: dt.timedelta) -> str:
+LIVE_CHANNELS = {Channel.CHAT, Channel.VOICE}
+
+
+def _ticket_plan(rng: random.Random, age: dt.timedelta, channel: str) -> str:
+    if channel in LIVE_CHANNELS:
+        # A chat or a call is over within the hour: an older one is solved, so the demo agents
+        # have room for the chat or call a new user starts.
+        if age < dt.timedelta(hours=1):
+            return generate.weighted(rng, {Status.NEW: 40, Status.OPEN: 60})
+        weights = {Status.SOLVED: 60, Status.CLOSED: 40}
+        if age < dt.timedelta(days=3):
+            weights[Status.CLOSED] = 2
+        return generate.weighted(rng, weights)
     weights = {
         Status.NEW: 12,
         Status.OPEN: 24,
@@ -336,7 +348,7 @@ def _create_tickets(rng, clock, users, queues, people, person_specs, *, count: i
             channel = Channel.SMS
         age = dt.timedelta(minutes=rng.triangular(5, 30 * 24 * 60, 2 * 24 * 60))
         opened = now - age
-        status = _ticket_plan(rng, age)
+        status = _ticket_plan(rng, age, channel)
         company = spec.extra.get("company_name") or ("贵公司" if lang == "zh" else "our company")
         values = {
             # How an agent addresses the customer: 王先生 / 王女士, or the first name.
