@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkerHeartbeat(models.Model):
@@ -13,8 +14,8 @@ class WorkerHeartbeat(models.Model):
     last_seen = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        verbose_name = "worker"
-        verbose_name_plural = "workers"
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
 
     def __str__(self) -> str:
         return f"{self.worker_id} ({self.hostname}:{self.pid})"

@@ -59,7 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "django_tasks",
-    "django_tasks_db",
+    "contact_center.tasks_app.TasksDatabaseConfig",  # django_tasks_db with a translated name
     "import_export",
     "contact_center",
     "accounts",

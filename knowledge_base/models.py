@@ -225,6 +225,10 @@ class PendingIndex(models.Model):
     kind = models.CharField(max_length=10, choices=DocKind.choices)
     object_id = models.BigIntegerField()
 
+    class Meta:
+        verbose_name = _("pending search update")
+        verbose_name_plural = _("pending search updates")
+
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"
 
@@ -235,6 +239,10 @@ class IndexLease(models.Model):
 
     lease_owner = models.CharField(max_length=120, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("search indexing lease")
+        verbose_name_plural = _("search indexing leases")
 
     def __str__(self) -> str:
         return f"{self.lease_owner or '-'} until {self.lease_until}"

@@ -154,3 +154,17 @@ def test_admin_list_queries_do_not_grow_with_rows(staff, desk, django_assert_max
         with django_assert_max_num_queries(10):
             assert staff.get(url).status_code == 200
     assert Person.objects.count() > 15
+
+
+def test_the_admin_index_speaks_chinese_throughout(client, org):
+    """Every app and model name on the index is translated, the job library's included."""
+    import re
+
+    client.force_login(org.admin)
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "后台任务" in html and "任务结果" in html and "待更新的搜索索引" in html
+    names = re.findall(r'<(?:caption|th scope="row")[^>]*>\s*<a [^>]*>([^<]+)</a>', html)
+    assert names, "the index lists apps and models"
+    english = [name for name in names if re.fullmatch(r"[A-Za-z ()]+", name.strip())]
+    assert english == []
