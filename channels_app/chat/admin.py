@@ -1,6 +1,7 @@
 """Admin for the chat widget: widgets (settings per key) and a read-only list of visitors."""
 
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +11,7 @@ from contact_center.admin import ReadOnlyAdmin
 
 @admin.register(ChatWidget)
 class ChatWidgetAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "queue", "calendar", "active", "snippet"]
+    list_display = ["key", "name", "queue", "calendar", "active"]
     list_filter = ["active"]
     search_fields = ["key", "name"]
     fieldsets = [
@@ -20,9 +21,24 @@ class ChatWidgetAdmin(admin.ModelAdmin):
         (_("Pre-chat form"), {"fields": ["prechat_fields"]}),
     ]
 
-    @admin.display(description=_("snippet"))
-    def snippet(self, widget):
-        return format_html('<code>&lt;script src="/widget/{}.js" async&gt;&lt;/script&gt;</code>', widget.key)
+    change_form_template = "admin/chat/widget_change_form.html"
+
+    def get_list_display(self, request):
+        @admin.display(description=_("snippet"))
+        def snippet(widget):
+            return format_html("<code>{}</code>", widget_snippet(request, widget))
+
+        return [*self.list_display, snippet]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["widget_snippet"] = widget_snippet(request, obj) if obj is not None else ""
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+def widget_snippet(request, widget: ChatWidget) -> str:
+    """The tag a site pastes, with this server's own address (a relative src would load from the site)."""
+    src = request.build_absolute_uri(reverse("chat-widget-script", args=[widget.key]))
+    return f'<script src="{src}" async></script>'
 
 
 @admin.register(ChatVisitor)

@@ -168,3 +168,15 @@ def test_the_admin_index_speaks_chinese_throughout(client, org):
     assert names, "the index lists apps and models"
     english = [name for name in names if re.fullmatch(r"[A-Za-z ()]+", name.strip())]
     assert english == []
+
+
+def test_the_widget_snippet_carries_this_servers_address(staff):
+    """Pasted into another site, a relative src would load the script from that site."""
+    from channels_app.chat.models import ChatWidget
+
+    widget = ChatWidget.objects.create(key="shop", name="Shop", allowed_origins=["https://shop.example.cn"])
+    tag = "&lt;script src=&quot;https://testserver/widget/shop.js&quot; async&gt;&lt;/script&gt;"
+    listing = staff.get(reverse("admin:channels_app_chatwidget_changelist")).content.decode()
+    assert tag in listing
+    page = staff.get(reverse("admin:channels_app_chatwidget_change", args=[widget.pk])).content.decode()
+    assert tag in page and "data-widget-snippet" in page
