@@ -214,14 +214,16 @@ def person_create(
     try:
         with transaction.atomic():
             person.save()
-            Identity.objects.bulk_create(
+            identities = Identity.objects.bulk_create(
                 [Identity(person=person, kind=IdentityKind.EMAIL, value=v) for v in clean_emails]
                 + [Identity(person=person, kind=IdentityKind.PHONE, value=v) for v in clean_phones]
             )
             if tags:
                 person.tags.set(tags_get_or_create(tags))
+            links = []
             if company is not None:
-                PersonCompany.objects.create(person=person, company=company, title=title)
+                links.append(PersonCompany.objects.create(person=person, company=company, title=title))
+            _related_known(person, identities=identities, company_links=links)
             _timeline(
                 person=person,
                 company=company,
@@ -237,6 +239,18 @@ def person_create(
         _check_identities_free(IdentityKind.PHONE, clean_phones, "phones", errors)
         raise ValidationError(errors or {"emails": [_("This address is already taken.")]}) from None
     return person
+
+
+def _related_known(person: Person, **related: list) -> None:
+    """`person.<name>.all()` answered from memory, as prefetch_related would fill it, for a person created
+    just now: the channel that created them (ticketing.inbound) reads their identity and company link next."""
+    cache = getattr(person, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = person._prefetched_objects_cache = {}
+    for name, objects in related.items():
+        queryset = getattr(person, name).all()
+        queryset._result_cache, queryset._prefetch_done = list(objects), True
+        cache[name] = queryset
 
 
 @transaction.atomic
@@ -396,6 +410,9 @@ def person_link_company(*, person: Person, company: Company, title: str = "", by
     link, created = PersonCompany.objects.get_or_create(person=person, company=company, defaults={"title": title})
     if created:
         _record_changes(person, {"company": ("", company.name)}, by)
+        known = getattr(person, "_prefetched_objects_cache", {}).get("company_links")
+        if known is not None:  # answered from memory since person_create: keep it true
+            known._result_cache.append(link)
     return link
 
 

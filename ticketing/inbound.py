@@ -51,6 +51,9 @@ class InboundMessage:
     flagged: bool = False  # the adapter could not read everything
     received_at: object = None
     reopen_closed: bool = False  # thread into a closed ticket and reopen it, instead of a new follow-up ticket
+    # False: the caller has just looked this external id up and found it not stored (a mail poller checks its
+    # batch in one query), so it is inserted at once; the unique external id still catches one stored meanwhile.
+    maybe_stored: bool = True
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def _resolve_sender(inbound: InboundMessage) -> tuple[Person, Identity | None]:
         company = company_for_email_domain(value)
         if company is not None:
             person_link_company(person=person, company=company)
-    return person, person.identities.get(kind=kind, value=value)
+    # person_create left the new identities in memory (person.identities.all() reads nothing).
+    return person, next(i for i in person.identities.all() if i.kind == kind and i.value == value)
 
 
 def _open_thread(inbound: InboundMessage, person: Person) -> Ticket | None:
@@ -120,7 +124,7 @@ def inbound_ingest(inbound: InboundMessage) -> IngestResult:
     for attempt in range(RACE_ATTEMPTS):
         # A message on a known conversation is almost never a resend: insert first and let the unique
         # external id catch the resend (the transaction then rolls back and the look-up below answers).
-        if attempt or inbound.ticket_id is None:
+        if attempt or (inbound.ticket_id is None and inbound.maybe_stored):
             existing = message_by_external_id(channel=inbound.channel, external_id=inbound.external_id)
             if existing is not None:
                 return IngestResult(message=existing, ticket=existing.ticket, created=False)

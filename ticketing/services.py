@@ -91,7 +91,6 @@ def _validate_ticket_fields(*, subject: str, priority: str, channel: str) -> dic
     return errors
 
 
-@transaction.atomic
 def ticket_create(
     *,
     by: User | None,
@@ -112,58 +111,69 @@ def ticket_create(
     sender=None,
     flagged: bool = False,
 ) -> Ticket:
-    """A new ticket, with its first message when there is one (kept as `ticket.opening_message`)."""
+    """A new ticket, with its first message when there is one (kept as `ticket.opening_message`).
+    Inside a caller's transaction it takes no savepoint of its own (a channel creates many tickets per
+    transaction): a failure after the checks dooms the caller's transaction, or its own savepoint."""
     errors = _validate_ticket_fields(subject=subject, priority=priority, channel=channel)
     if errors:
         raise ValidationError(errors)
-    if queue is None:
-        queue = Queue.objects.filter(is_default=True).order_by("id").first()
-    now = created_at or timezone.now()
-    company_link = customer.company_links.filter(is_primary=True).select_related("company").first()
-    ticket = Ticket.objects.create(
-        subject=subject.strip()[:300],
-        channel=channel,
-        priority=priority,
-        customer=customer,
-        company=company_link.company if company_link else None,
-        queue=queue,
-        team_id=queue.team_id if queue else None,
-        assignee=assignee,
-        language=language or customer.language,
-        created_at=now,
-        updated_at=now,
-    )
-    ticket.number = TICKET_NUMBER_OFFSET + ticket.pk
-    Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
-    if tags:
-        ticket.tags.set(tags_get_or_create(tags))
-    ticket_event_record(ticket=ticket, kind="ticket.created", actor=by, data={"channel": channel})
-    attachments = list(attachments)
-    ticket.opening_message = None
-    if body_text or body_html or attachments or external_id is not None:
-        ticket.opening_message = _message_add(
-            ticket=ticket,
-            direction=direction,
+    with transaction.atomic(savepoint=False):
+        if queue is None:
+            queue = Queue.objects.filter(is_default=True).order_by("id").first()
+        now = created_at or timezone.now()
+        company = _primary_company(customer)
+        ticket = Ticket.objects.create(
+            subject=subject.strip()[:300],
             channel=channel,
-            author=by if direction != Direction.INBOUND else None,
-            body_text=body_text,
-            body_html=body_html,
-            external_id=external_id,
-            attachments=attachments,
-            sender=sender,
-            flagged=flagged,
-            at=now,
+            priority=priority,
+            customer=customer,
+            company=company,
+            queue=queue,
+            team_id=queue.team_id if queue else None,
+            assignee=assignee,
+            language=language or customer.language,
+            created_at=now,
+            updated_at=now,
         )
-    timeline_add(
-        person=customer,
-        company=ticket.company,
-        kind="ticket_created",
-        summary=_("Ticket #%(number)s: %(subject)s") % {"number": ticket.number, "subject": ticket.subject},
-        actor=by,
-        ref=ticket,
-    )
-    sla_recompute(ticket=ticket, new=True)
-    return ticket
+        ticket.number = TICKET_NUMBER_OFFSET + ticket.pk
+        Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
+        if tags:
+            ticket.tags.set(tags_get_or_create(tags))
+        ticket_event_record(ticket=ticket, kind="ticket.created", actor=by, data={"channel": channel})
+        attachments = list(attachments)
+        ticket.opening_message = None
+        if body_text or body_html or attachments or external_id is not None:
+            ticket.opening_message = _message_add(
+                ticket=ticket,
+                direction=direction,
+                channel=channel,
+                author=by if direction != Direction.INBOUND else None,
+                body_text=body_text,
+                body_html=body_html,
+                external_id=external_id,
+                attachments=attachments,
+                sender=sender,
+                flagged=flagged,
+                at=now,
+            )
+        timeline_add(
+            person=customer,
+            company=ticket.company,
+            kind="ticket_created",
+            summary=_("Ticket #%(number)s: %(subject)s") % {"number": ticket.number, "subject": ticket.subject},
+            actor=by,
+            ref=ticket,
+        )
+        sla_recompute(ticket=ticket, new=True)
+        return ticket
+
+
+def _primary_company(customer: Person):
+    known = getattr(customer, "_prefetched_objects_cache", {}).get("company_links")
+    if known is not None:  # a customer created just now (crm.services.person_create): their links are in memory
+        return next((link.company for link in known if link.is_primary), None)
+    link = customer.company_links.filter(is_primary=True).select_related("company").first()
+    return link.company if link else None
 
 
 def _message_add(

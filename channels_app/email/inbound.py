@@ -172,11 +172,19 @@ def _acknowledge(
     return ack, ""
 
 
-def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None, queue: Queue | None = None) -> EmailStored:
+def email_ingest(
+    *,
+    raw: bytes,
+    mailbox: Mailbox | None = None,
+    queue: Queue | None = None,
+    parsed: ParsedEmail | None = None,
+    maybe_stored: bool = True,
+) -> EmailStored:
     """Store one received email (idempotent). Never raises on the content of `raw`.
     Its own transaction, or part of the caller's (the poller stores a batch in one, each email in a savepoint).
-    `queue`: where a new ticket goes, when the caller has already looked it up (the mailbox's, else the default)."""
-    parsed = parse_email(raw)
+    `queue`: where a new ticket goes, when the caller has already looked it up (the mailbox's, else the default).
+    `parsed`: `raw` parsed by the caller; `maybe_stored=False`: the caller found its external id not stored."""
+    parsed = parsed or parse_email(raw)
     with transaction.atomic(savepoint=False):
         bounced = email_mark_bounced(parsed)
         if bounced:
@@ -200,6 +208,7 @@ def email_ingest(*, raw: bytes, mailbox: Mailbox | None = None, queue: Queue | N
             flagged=bool(parsed.flagged),
             received_at=timezone.now(),
             reopen_closed=bool(mailbox and mailbox.reopen_closed),
+            maybe_stored=maybe_stored,
         )
         result = inbound_ingest(inbound)
         if result.created and hint is not None and result.ticket.pk != hint:
@@ -359,10 +368,13 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
     try:
         with _batch_context():
             queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
-            for _uid, raw in items:
+            parsed = [_parsed(raw) for _uid, raw in items]
+            stored = _stored_external_ids([p.external_id for p in parsed if p])  # one query for the batch's resends
+            for (_uid, raw), email in zip(items, parsed, strict=True):
                 try:
                     with transaction.atomic():
-                        email_ingest(raw=raw, mailbox=mailbox, queue=queue)
+                        maybe_stored = email is None or email.external_id in stored
+                        email_ingest(raw=raw, mailbox=mailbox, queue=queue, parsed=email, maybe_stored=maybe_stored)
                 except Exception:
                     logger.exception("Mailbox %s: storing a message failed; keeping it flagged", mailbox.pk)
                     with transaction.atomic():
@@ -374,6 +386,21 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
         return 0
     mailbox.last_uid = max(mailbox.last_uid, items[-1][0])
     return len(items)
+
+
+def _parsed(raw: bytes) -> ParsedEmail | None:
+    try:
+        return parse_email(raw)
+    except Exception:  # a parser bug: email_ingest meets it again in the message's savepoint, which keeps it flagged
+        return None
+
+
+def _stored_external_ids(external_ids: list[str]) -> set[str]:
+    return set(
+        Message.objects.filter(channel=Channel.EMAIL, external_id__in=external_ids).values_list(
+            "external_id", flat=True
+        )
+    )
 
 
 def _new_ticket_queue(mailbox: Mailbox) -> Queue | None:

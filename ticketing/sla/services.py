@@ -340,6 +340,8 @@ def sla_recompute(
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):  # the caller's transaction (its services are atomic)
         policies = _policies() if policies is None else policies
+        if new and not policies:
+            return ticket  # inserted in this transaction without policy or deadlines, and none applies
         fresh = _fresh(ticket.pk, policies)
         policy = sla_policy_for(ticket=fresh, policies=policies)
         # Locked, so a sweeper's claim waits for this change and then sees the new fire_at.

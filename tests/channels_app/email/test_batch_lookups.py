@@ -11,7 +11,7 @@ from crm.services import company_create
 from tests import factories
 from tests.channels_app.email.test_batch_routing import email
 from tests.channels_app.email.test_inbound import make_mailbox
-from ticketing.models import Ticket
+from ticketing.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,3 +40,34 @@ def test_a_reply_to_an_earlier_inbound_email_needs_no_look_at_the_outbox(org):
     with CaptureQueriesContext(connection) as queries:
         assert email_thread_hint(parsed) == ticket.pk
     assert len(queries.captured_queries) == 1
+
+
+def test_a_batch_checks_its_message_ids_once_and_a_resend_in_it_is_still_stored_once(org):
+    mailbox = make_mailbox()
+    assert _store_batch(mailbox=mailbox, items=[(1, email(1))]) == 1
+    # a resend of an email already stored, two new ones, and one of them delivered twice in the same batch
+    items = [(2, email(1)), (3, email(2)), (4, email(3)), (5, email(2))]
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=mailbox, items=items) == 4
+    checks = [
+        q for q in queries.captured_queries if 'FROM "ticketing_message"' in q["sql"] and "external_id" in q["sql"]
+    ]
+    assert len(checks) <= 3  # the batch's check, then a look-up for each resend (1 and the second 2) only
+    assert sorted(Message.objects.values_list("external_id", flat=True)) == [
+        "<batch-1@example.cn>",
+        "<batch-2@example.cn>",
+        "<batch-3@example.cn>",
+    ]
+    assert Ticket.objects.count() == 3
+
+
+def test_a_new_customers_identity_and_company_are_not_read_back_for_their_ticket(org):
+    company = company_create(by=None, name="华东贸易", email_domain="example.cn")
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=make_mailbox(), items=[(1, email(1))]) == 1
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in sqls if '"crm_personcompany"."is_primary"' in sql.partition("FROM")[2]]
+    assert not [sql for sql in sqls if 'WHERE ("crm_identity"."person_id" = ' in sql]
+    ticket = Ticket.objects.get()
+    assert ticket.company_id == company.pk
+    assert Message.objects.get().sender.value == "buyer1@example.cn"
