@@ -218,6 +218,12 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float, missing: int = 0) -> float:
     """The q-th percentile; `missing` values (never arrived) count as infinitely late."""
     values = list(values) + [float("inf")] * max(missing, 0)
@@ -477,7 +483,9 @@ async def _drive(cfg: Config, data: dict, process: subprocess.Popen, port: int, 
     phases = {"offered": [], "low": []}
     plan = [("offered", cfg.rate, cfg.seconds)] * cfg.runs + [("low", cfg.low_rate, cfg.low_seconds)] * cfg.low_runs
     for n, (phase, rate, seconds) in enumerate(plan):
+        server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
         result = await load.run(n, rate, seconds)
+        server_cpu, client_cpu = cpu_seconds(process.pid) - server_cpu, time.process_time() - client_cpu
         missing = result.expected - len(result.deliveries)
         summary = {
             "rate_offered": rate,
@@ -497,6 +505,8 @@ async def _drive(cfg: Config, data: dict, process: subprocess.Popen, port: int, 
             "first_p99_ms": percentile(result.first, 99, result.sent - len(result.first)),
             "ack_p50_ms": percentile(result.acks, 50, result.sent - result.acked),
             "ack_p99_ms": percentile(result.acks, 99, result.sent - result.acked),
+            "server_cpu_ms": server_cpu * 1000 / max(result.sent, 1),
+            "client_cpu_ms": client_cpu * 1000 / max(result.sent, 1),
         }
         phases[phase].append(summary)
         if missing:
@@ -513,7 +523,8 @@ async def _drive(cfg: Config, data: dict, process: subprocess.Popen, port: int, 
             f"p99 {summary['p99_ms']:.1f} ms; ack p50 {summary['ack_p50_ms']:.1f} ms, "
             f"p99 {summary['ack_p99_ms']:.1f} ms"
             f"; errors {result.errors}; sockets closed by the server: {summary['lost_visitors']} chat, "
-            f"{summary['lost_agents']} agent ({result.skipped} sends skipped)"
+            f"{summary['lost_agents']} agent ({result.skipped} sends skipped); served {summary['throughput']:.0f}/s; "
+            f"CPU per message: daphne {summary['server_cpu_ms']:.1f} ms, this client {summary['client_cpu_ms']:.1f} ms"
         )
     rss_end = rss_kib(process.pid)
     await load.close()
@@ -557,6 +568,11 @@ def _phase_rows(label: str, runs: list[dict]) -> list[list[str]]:
     ]
 
 
+def _cpu(runs: list[dict], key: str) -> str:
+    values = [run[key] for run in runs if key in run]
+    return f"{statistics.median(values):.1f} ms" if values else "? ms"
+
+
 def render(result: dict, cfg: Config, machine: dict[str, str]) -> str:
     offered, low = result["phases"]["offered"], result["phases"]["low"]
     p99 = _median(offered, "p99_ms") if offered else float("inf")
@@ -596,13 +612,15 @@ def render(result: dict, cfg: Config, machine: dict[str, str]) -> str:
         "",
         f'Target met: {"yes" if p99 < TARGET_P99_MS else "**no**"}. "Served" is messages stored and '
         "delivered per second over the run and its drain: above it, messages queue in daphne and the latency "
-        "is the queue's length. Daphne is the bottleneck at about 10 ms of CPU per chat message (its process "
-        "CPU time over the run divided by the messages), under half of it storing the message in the "
+        f"is the queue's length. Daphne is the bottleneck at {_cpu(offered, 'server_cpu_ms')} of CPU per chat "
+        f"message at the target rate ({_cpu(low, 'server_cpu_ms')} at {cfg.low_rate:.0f}/s; its process CPU "
+        "time over the run and drain divided by the messages; this client used "
+        f"{_cpu(offered, 'client_cpu_ms')}), about half of it storing the message in the "
         "database threads (10 queries on an open conversation: identity, locked ticket, message, search "
         "queue, event, routing check, ticket touch, timeline; no SLA recompute when the message cannot move "
-        "a timer) and the rest in the one event loop: the channels_redis group sends (chat, team and "
-        "supervisors groups, several Redis round trips each), one Redis receive per agent socket per event "
-        "and the websocket frames. Several daphne processes behind "
+        "a timer) and the rest in the one event loop: the group sends (chat, team and supervisors groups, "
+        "one Redis script each), one Redis receive per group message for all the process's sockets of that "
+        "group, and the websocket frames. Several daphne processes behind "
         "the proxy (docker-compose `--scale web=N`) multiply the rate. Agents connect after "
         "the visitors: while daphne's event loop is saturated (connecting 1,000 sockets, or the backlog at "
         "the target rate) a consumer whose Redis receive times out is closed with 1011; the console and the "

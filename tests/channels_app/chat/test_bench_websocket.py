@@ -91,3 +91,11 @@ def test_report_states_rates_latencies_and_memory():
     assert "| sustained | 10/s |" in body and "60.0 ms" in body
     assert "73 KiB per connection" in body and "Target met: **no**" in body
     assert "after the target-rate run 1 chat, 0 agent" in body
+
+
+def test_cpu_per_message_is_read_from_the_server_process():
+    import os
+
+    spent = websocket.cpu_seconds(os.getpid())
+    sum(range(2_000_000))
+    assert websocket.cpu_seconds(os.getpid()) > spent >= 0
