@@ -69,7 +69,7 @@ def persistent_secret(path: Path, make) -> str:
 def redis_channel_layer(url: str) -> dict:
     """The channel layer over Redis, as the servers and the worker use it."""
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "frontend.realtime.layers.OneTripRedisChannelLayer",
         "CONFIG": {
             # redis-py gives up on a reply after 5 s by default, exactly how long channels_redis
             # blocks waiting for a message: an idle socket would fail. Wait longer than that. But an

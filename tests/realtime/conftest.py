@@ -43,7 +43,7 @@ def _private_channel_layer(settings):
 
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": "frontend.realtime.layers.OneTripRedisChannelLayer",
                 "CONFIG": {"hosts": [private_redis_url(redis_url())], "expiry": 30},
             }
         }

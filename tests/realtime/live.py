@@ -92,7 +92,10 @@ def daphne(settings, **extra_env):
     Redis); the test process publishes to that Redis too. `extra_env` values may use "{port}"."""
     redis = private_redis_url(need_redis())
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis], "expiry": 30}}
+        "default": {
+            "BACKEND": "frontend.realtime.layers.OneTripRedisChannelLayer",
+            "CONFIG": {"hosts": [redis], "expiry": 30},
+        }
     }
     server = Daphne(dict(database_env(), REDIS_URL=redis, **extra_env))
     try:

@@ -1,10 +1,14 @@
 """The production channel layer against a real Redis: a burst to the sockets of one server
-process reaches them whole and in order (one Redis list holds all of a process's sockets)."""
+process reaches them whole and in order (one Redis list holds all of a process's sockets); a group
+send reaches every member socket on every server process once, skips members past the group expiry,
+and reads messages written by the stock channels_redis layer."""
 
 import asyncio
+import time
 import uuid
 
 from channels_redis.core import RedisChannelLayer
+from django.utils.module_loading import import_string
 
 from contact_center.env import redis_channel_layer
 from tests.realtime.live import private_redis_url
@@ -13,11 +17,18 @@ from tests.services import need_redis
 BURST = 1_500  # more than the old capacity of 1,000; chat at 200 messages/s backs up further
 
 
-def test_a_burst_of_live_events_to_one_server_process_loses_nothing():
-    config = redis_channel_layer(private_redis_url(need_redis()))["CONFIG"]
+def _production_layer():
+    settings = redis_channel_layer(private_redis_url(need_redis()))
+    return import_string(settings["BACKEND"])(**settings["CONFIG"])
 
+
+async def _received(layer, channel, count: int) -> list:
+    return [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(count)]
+
+
+def test_a_burst_of_live_events_to_one_server_process_loses_nothing():
     async def scenario():
-        layer = RedisChannelLayer(**config)
+        layer = _production_layer()
         sockets = [await layer.new_channel() for _ in range(3)]  # three consoles on one daphne
         group = f"team.burst-{uuid.uuid4().hex}"
         for channel in sockets:
@@ -25,11 +36,7 @@ def test_a_burst_of_live_events_to_one_server_process_loses_nothing():
         try:
             for n in range(BURST):
                 await layer.group_send(group, {"type": "ticket.event", "n": n})
-            received = []
-            for _ in range(BURST):
-                message = await asyncio.wait_for(layer.receive(sockets[0]), timeout=5)
-                received.append(message["n"])
-            return received
+            return [message["n"] for message in await _received(layer, sockets[0], BURST)]
         finally:
             for channel in sockets:
                 await layer.group_discard(group, channel)
@@ -37,3 +44,115 @@ def test_a_burst_of_live_events_to_one_server_process_loses_nothing():
             await layer.close_pools()
 
     assert asyncio.run(scenario()) == list(range(BURST))
+
+
+def test_a_group_send_reaches_each_socket_of_every_server_process_once_in_order():
+    async def scenario():
+        servers = [_production_layer() for _ in range(2)]  # two daphne processes
+        sockets = [[await layer.new_channel() for _ in range(3)] for layer in servers]
+        publisher = _production_layer()  # a worker
+        group = f"team.two-servers-{uuid.uuid4().hex}"
+        for channels in sockets:
+            for channel in channels:
+                await publisher.group_add(group, channel)
+        try:
+            for n in range(20):
+                await publisher.group_send(group, {"type": "ticket.event", "n": n, "text": "李娜, hi"})
+            got = {
+                channel: [(m["n"], m["text"]) for m in await _received(layer, channel, 20)]
+                for layer, channels in zip(servers, sockets, strict=True)
+                for channel in channels
+            }
+            # nothing left for anyone: no socket gets a copy twice
+            left = [
+                await layer.connection(0).zcard(f"{layer.prefix}specific.{layer.client_prefix}!") for layer in servers
+            ]
+            left += [len(layer.receive_buffer) for layer in servers]
+            return got, left
+        finally:
+            await publisher.flush()
+            for layer in (*servers, publisher):
+                await layer.close_pools()
+
+    got, left = asyncio.run(scenario())
+    assert len(got) == 6
+    assert all(messages == [(n, "李娜, hi") for n in range(20)] for messages in got.values())
+    assert left == [0, 0, 0, 0]
+
+
+def test_a_group_send_skips_members_past_the_group_expiry():
+    async def scenario():
+        layer = _production_layer()
+        live, gone = await layer.new_channel(), await layer.new_channel()
+        group = f"team.expiry-{uuid.uuid4().hex}"
+        await layer.group_add(group, live)
+        await layer.group_add(group, gone)
+        key = layer._group_key(group)
+        # `gone` joined longer ago than the group expiry (a socket of a server that died)
+        await layer.connection(0).zadd(key, {gone: time.time() - layer.group_expiry - 10})
+        try:
+            await layer.group_send(group, {"type": "ticket.event", "n": 1})
+            await layer.group_send(group, {"type": "ticket.event", "n": 2})
+            first = await _received(layer, live, 2)
+            members = await layer.connection(0).zrange(key, 0, -1)
+            stray = layer.receive_buffer.get(gone)
+            return [m["n"] for m in first], [m.decode() for m in members], stray
+        finally:
+            await layer.flush()
+            await layer.close_pools()
+
+    received, members, stray = asyncio.run(scenario())
+    assert received == [1, 2]
+    assert len(members) == 1
+    assert stray is None or stray.empty()
+
+
+def test_messages_from_the_stock_layer_still_arrive():
+    """A process still on stock channels_redis (e.g. during a deploy) publishing to the same Redis."""
+
+    async def scenario():
+        layer = _production_layer()
+        stock = RedisChannelLayer(**redis_channel_layer(private_redis_url(need_redis()))["CONFIG"])
+        sockets = [await layer.new_channel() for _ in range(2)]
+        group = f"team.stock-{uuid.uuid4().hex}"
+        for channel in sockets:
+            await stock.group_add(group, channel)
+        try:
+            await stock.group_send(group, {"type": "ticket.event", "n": 1})
+            await stock.send(sockets[1], {"type": "ticket.event", "n": 2})
+            return [[m["n"] for m in await _received(layer, channel, 1 + i)] for i, channel in enumerate(sockets)]
+        finally:
+            await layer.flush()
+            for each in (layer, stock):
+                await each.close_pools()
+
+    assert asyncio.run(scenario()) == [[1], [1, 2]]
+
+
+def test_a_message_an_interrupted_receive_took_is_delivered_once_afterwards():
+    async def scenario():
+        layer = _production_layer()
+        socket = await layer.new_channel()
+        group = f"team.cancel-{uuid.uuid4().hex}"
+        await layer.group_add(group, socket)
+        try:
+            await layer.group_send(group, {"type": "ticket.event", "n": 1})
+            first = await _received(layer, socket, 1)
+            # A receive waiting on an empty list is cancelled (the socket's consumer stopped) ...
+            waiting = asyncio.ensure_future(layer.receive(socket))
+            await asyncio.sleep(0.2)
+            waiting.cancel()
+            # ... and one cancelled just after taking its message left it in the backup.
+            key = f"{layer.prefix}specific.{layer.client_prefix}!"
+            await layer.group_send(group, {"type": "ticket.event", "n": 2})
+            taken, score = (await layer.connection(0).zpopmin(key))[0]
+            await layer.connection(0).zadd(layer._backup_channel_name(key), {taken: score})
+            await layer.group_send(group, {"type": "ticket.event", "n": 3})
+            later = await _received(layer, socket, 2)
+            left = await layer.connection(0).zcard(key)
+            return [m["n"] for m in first + later], left
+        finally:
+            await layer.flush()
+            await layer.close_pools()
+
+    assert asyncio.run(scenario()) == ([1, 2, 3], 0)

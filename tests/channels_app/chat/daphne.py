@@ -50,7 +50,7 @@ def daphne_server(log_dir: Path, port: int | None = None, *, static: bool = Fals
 def _redis_layer(url: str) -> dict:
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "frontend.realtime.layers.OneTripRedisChannelLayer",
             "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}], "expiry": 30},
         }
     }
