@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.db.models.signals import post_save
 
+from contact_center.scoped import scoped_value
+
 _current = contextvars.ContextVar("deferred_inserts", default=None)
 
 
@@ -50,16 +52,10 @@ def insert_or_defer(objects: list) -> None:
 
 @contextmanager
 def inserts_deferred():
-    if _current.get() is not None:
+    with scoped_value(_current, list) as pending:
         yield
-        return
-    pending: list = []
-    token = _current.set(pending)
-    try:
-        yield
-        _flush(pending)
-    finally:
-        _current.reset(token)
+        if pending is not None:  # the outermost block: written before its transaction commits
+            _flush(pending)
 
 
 def _flush(pending: list) -> None:

@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.scope import Grant, visible
+from contact_center.scoped import scoped_value
 from crm.models import ChangeRecord, Company, CustomerShare, Identity, Person, PersonCompany, TimelineEntry
 
 
@@ -50,14 +51,8 @@ _domains_memo = contextvars.ContextVar("crm_company_domains", default=None)
 def company_domains_batched():
     """Each email domain's company is looked up once in the block (a mail poller's batch: most senders
     share a few domains) instead of for every new customer."""
-    if _domains_memo.get() is not None:
+    with scoped_value(_domains_memo, dict):
         yield
-        return
-    token = _domains_memo.set({})
-    try:
-        yield
-    finally:
-        _domains_memo.reset(token)
 
 
 def company_for_email_domain(address: str) -> Company | None:

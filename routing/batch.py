@@ -9,6 +9,7 @@ import contextvars
 import logging
 from contextlib import contextmanager
 
+from contact_center.scoped import scoped_value
 from routing import services
 
 logger = logging.getLogger(__name__)
@@ -48,16 +49,8 @@ def routing_batch() -> RoutingBatch | None:
 @contextmanager
 def routing_batched():
     """Routing asked for by the transactions committed inside runs together on leaving."""
-    if _current.get() is not None:
+    with scoped_value(_current, RoutingBatch, after=RoutingBatch.route):
         yield
-        return
-    batch = RoutingBatch()
-    token = _current.set(batch)
-    try:
-        yield
-    finally:
-        _current.reset(token)
-        batch.route()
 
 
 def _route(kinds: dict[int, set[str]], *, frees: bool) -> None:

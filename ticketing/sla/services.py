@@ -22,6 +22,7 @@ from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contact_center.scoped import scoped_value
 from crm.models import ServiceLevel
 from ticketing.events import ticket_event_record
 from ticketing.models import (
@@ -138,14 +139,8 @@ def sla_policies_batched():
     """The active policies are read once for the block instead of at every recompute: for a worker
     storing many tickets in one transaction (the mail poller). A policy saved meanwhile is applied
     by its own recompute of the open tickets, as it is to any transaction that started before it."""
-    if _batch_policies.get() is not None:
+    with scoped_value(_batch_policies, list):
         yield
-        return
-    token = _batch_policies.set([])
-    try:
-        yield
-    finally:
-        _batch_policies.reset(token)
 
 
 def _policies() -> list[SlaPolicy]:
