@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from channels_app.chat import limits, selectors, services
+from channels_app.chat.lines import ChatLine, line_committer
 from channels_app.chat.models import ChatVisitor, ChatWidget
 from channels_app.chat.origins import origin_allowed
 from channels_app.chat.receivers import chat_group, widget_group
 from channels_app.chat.tokens import visitor_token_issue, visitor_token_read
 from frontend.realtime.dispatch import NoConnectionHopDispatch
-from ticketing.events import publishing_batched
 
 logger = logging.getLogger("channels_app.chat")
 
@@ -197,34 +197,26 @@ class ChatConsumer(NoConnectionHopDispatch, AsyncWebsocketConsumer):
         attachments = frame.get("attachments") or []
         if not isinstance(text, str):
             raise ValidationError({"text": [_("The text must be a string.")]})
-        # Not thread-sensitive: visitors' messages are stored in parallel, not one at a time for the whole process.
-        result, queue = await database_sync_to_async(self._ingest, thread_sensitive=False)(client_id, text, attachments)
-        await self._follow_ticket(result.ticket.pk)
+        # Stored with the lines of other visitors that arrive meanwhile, in one transaction (see lines.py).
+        stored = await line_committer().store(
+            ChatLine(
+                visitor=self.visitor, client_id=client_id, text=text, attachments=attachments, language=self.language
+            )
+        )
+        self.team_id, self.assignee_id = stored.ticket.team_id, stored.ticket.assignee_id
+        await self._follow_ticket(stored.ticket.pk)
         await self.send_frame(
             {
                 "type": "ack",
                 "client_id": client_id,
-                "id": result.message.pk,
-                "at": result.message.created_at.isoformat(),
-                "duplicate": not result.created,
-                "message": result.frame,
+                "id": stored.message.pk,
+                "at": stored.message.created_at.isoformat(),
+                "duplicate": not stored.created,
+                "message": stored.frame,
             }
         )
-        if queue is not None:
-            await self.send_frame({"type": "queue", **queue})
-
-    def _ingest(self, client_id: str, text: str, attachments):
-        previous = self.visitor.ticket_id
-        with publishing_batched():  # the message's live frames in one trip to the event loop, not one each
-            result = services.chat_message_ingest(
-                visitor=self.visitor, client_id=client_id, text=text, attachments=attachments
-            )
-        ticket = result.ticket
-        self.team_id, self.assignee_id = ticket.team_id, ticket.assignee_id
-        queue = selectors.queue_position(ticket) if ticket.pk != previous else None
-        frame = selectors.message_frame(result.message, client_id=client_id, attachments=bool(attachments))
-        result = _Ingested(result.message, ticket, result.created, frame)
-        return result, queue
+        if stored.queue is not None:
+            await self.send_frame({"type": "queue", **stored.queue})
 
     async def on_typing(self, frame):
         now = time.monotonic()
@@ -297,13 +289,6 @@ class ChatConsumer(NoConnectionHopDispatch, AsyncWebsocketConsumer):
     async def chat_availability(self, event):
         availability = await database_sync_to_async(selectors.widget_availability)(self.widget)
         await self.send_frame({"type": "availability", "open": availability.open, "reason": availability.reason})
-
-
-class _Ingested:
-    __slots__ = ("created", "frame", "message", "ticket")
-
-    def __init__(self, message, ticket, created, frame):
-        self.message, self.ticket, self.created, self.frame = message, ticket, created, frame
 
 
 def _client_id_of(frame: dict) -> str:
