@@ -54,6 +54,9 @@ class InboundMessage:
     # False: the caller has just looked this external id up and found it not stored (a mail poller checks its
     # batch in one query), so it is inserted at once; the unique external id still catches one stored meanwhile.
     maybe_stored: bool = True
+    # The sender's identity with its person, when the caller has just read it in the open transaction (the chat's
+    # group commit reads its batch's in one query); used only if it is this channel's identity of the address.
+    sender: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ def _resolve_sender(inbound: InboundMessage) -> tuple[Person, Identity | None]:
     a person (without identity) so the message is kept, flagged for an agent."""
     kind = IDENTITY_KIND_BY_CHANNEL.get(inbound.channel, IdentityKind.EMAIL)
     value = _sender_identity_value(kind, inbound.sender_address)
+    known = inbound.sender
+    if known is not None and value is not None and (known.kind, known.value) == (kind, value):
+        return known.person, known
     if value is not None:
         identity = identity_find(kind=kind, value=value)
         if identity is not None:

@@ -22,6 +22,7 @@ from django.utils.translation import override
 from channels_app.chat import selectors, services
 from channels_app.chat.models import ChatVisitor
 from contact_center.deferred import inserts_deferred
+from crm.models import Identity, IdentityKind
 from routing.batch import routing_batched
 from ticketing.events import publishing_batched
 from ticketing.models import Message, Ticket
@@ -78,9 +79,10 @@ def _store_together(lines: list[ChatLine]) -> list[StoredLine]:
         # As the mail poller's batch: the timeline lines and search-queue rows in one INSERT each before the
         # commit, the routing check of all the lines' tickets together after it (not two queries a line).
         with routing_batched(), sla_policies_batched(), transaction.atomic(), inserts_deferred():
+            senders = _chat_identities(lines)
             for i in order:
                 with override(lines[i].language):
-                    answers[i] = _store(lines[i])
+                    answers[i] = _store(lines[i], sender=senders.get(lines[i].visitor.address))
     except BaseException:
         for line, ticket_id in zip(lines, previous, strict=True):
             _forget_ticket(line.visitor, ticket_id)
@@ -97,11 +99,19 @@ def _store_alone(line: ChatLine) -> StoredLine | Exception:
         return exc
 
 
-def _store(line: ChatLine) -> StoredLine:
+def _chat_identities(lines: list[ChatLine]) -> dict[str, Identity]:
+    """The visitors' chat identities with their persons, in one query for the batch: what the ingest would
+    read for each line (a new visitor has none yet: the ingest creates it)."""
+    addresses = {line.visitor.address for line in lines}
+    found = Identity.objects.select_related("person").filter(kind=IdentityKind.CHAT, value__in=addresses)
+    return {identity.value: identity for identity in found}
+
+
+def _store(line: ChatLine, sender: Identity | None = None) -> StoredLine:
     visitor = line.visitor
     previous = visitor.ticket_id
     result = services.chat_message_ingest(
-        visitor=visitor, client_id=line.client_id, text=line.text, attachments=line.attachments
+        visitor=visitor, client_id=line.client_id, text=line.text, attachments=line.attachments, sender=sender
     )
     ticket = result.ticket
     return StoredLine(

@@ -18,6 +18,7 @@ from channels_app.chat.tokens import visitor_id_new
 from channels_app.email.outbound import mailbox_for_ticket
 from channels_app.models import OutboundEmail, OutboundKind
 from crm.identifiers import normalize_phone
+from crm.models import Identity, IdentityKind
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, Direction, Message, Ticket
 from ticketing.services import NewAttachment
@@ -132,12 +133,13 @@ def chat_external_id(visitor: ChatVisitor, client_id: str) -> str:
 
 
 def chat_message_ingest(
-    *, visitor: ChatVisitor, client_id: str, text: str, attachments: list | None = None
+    *, visitor: ChatVisitor, client_id: str, text: str, attachments: list | None = None, sender: Identity | None = None
 ) -> IngestResult:
     """A visitor's message, stored once per client id (a resend after a lost ack returns the stored one).
 
     The first message opens the conversation (a chat ticket in the widget's queue); the
-    following ones join it through the thread hint."""
+    following ones join it through the thread hint. `sender`: the visitor's chat identity with its
+    person, when the caller has just read it in the open transaction (the group commit reads its batch's)."""
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > MAX_CLIENT_ID:
         raise ValidationError({"client_id": [_("Each message needs a client id of at most 64 characters.")]})
@@ -162,6 +164,7 @@ def chat_message_ingest(
             ticket_id=visitor.ticket_id,
             queue=widget.queue,
             attachments=new_attachments,
+            sender=sender,
         )
     )
     if visitor.ticket_id != result.ticket.pk:
@@ -176,8 +179,6 @@ def chat_message_ingest(
 
 def _link_contact_details(visitor: ChatVisitor, ticket: Ticket) -> None:
     """The pre-chat email/phone on the customer record, unless another customer already has them."""
-    from crm.models import Identity, IdentityKind
-
     for kind, value in ((IdentityKind.EMAIL, visitor.email.lower()), (IdentityKind.PHONE, visitor.phone)):
         if value and not Identity.objects.filter(kind=kind, value=value).exists():
             try:

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from channels_app.chat import lines, selectors, services
 from channels_app.chat.lines import ChatLine, LineCommitter, chat_lines_store
 from ticketing import events
+from ticketing.inbound import InboundMessage, inbound_ingest
 from ticketing.models import Message, Ticket
 
 from .conftest import communicator, hello, receive_type, run
@@ -78,11 +79,14 @@ def test_lines_stored_together_make_fewer_queries_than_one_by_one(shop):
     with CaptureQueriesContext(connection) as together:
         answers = chat_lines_store([ChatLine(v, "third", "more", []) for v in visitors])
     assert all(answer.created for answer in answers)
+    assert [answer.message.sender.value for answer in answers] == [v.address for v in visitors]
+    assert {answer.ticket.customer_id for answer in answers} == {v.ticket.customer_id for v in visitors}
     # one line: identity, locked ticket, message, search queue, event, routing check (2), ticket touch,
-    # timeline, commit. Together: the search-queue rows and timeline lines in one INSERT each, the
-    # routing check once for the batch (3), one commit: 7 a line (with the savepoint pair) and 7 a batch.
+    # timeline, commit. Together: the visitors' identities in one query, the search-queue rows and timeline
+    # lines in one INSERT each, the routing check once for the batch (3), one commit: 6 a line (with the
+    # ingest's savepoint pair) and 8 a batch.
     assert len(alone.captured_queries) <= 11
-    assert len(together.captured_queries) <= 10 * 7 + 7, [q["sql"][:60] for q in together.captured_queries]
+    assert len(together.captured_queries) <= 10 * 6 + 8, [q["sql"][:60] for q in together.captured_queries]
 
 
 def test_a_resend_in_a_batch_is_answered_with_the_stored_message_and_order_is_kept(shop):
@@ -150,3 +154,18 @@ def test_two_visitors_chatting_at_once_are_each_acked_with_their_own_line(shop):
     acks = run(scenario)
     assert [ack["message"]["text"] for ack in acks] == ["line 0", "line 1"]
     assert {ack["id"] for ack in acks} == set(Message.objects.values_list("pk", flat=True))
+
+
+def test_a_known_sender_is_used_only_for_its_own_address(db):
+    first = inbound_ingest(InboundMessage(channel="chat", sender_address="w:v1", external_id="x1", text="hi"))
+    other = inbound_ingest(InboundMessage(channel="chat", sender_address="w:v2", external_id="x2", text="hi"))
+    line = InboundMessage(
+        channel="chat",
+        sender_address="w:v1",
+        external_id="x3",
+        text="more",
+        ticket_id=first.ticket.pk,
+        sender=other.message.sender,  # another visitor's identity: looked up instead
+    )
+    again = inbound_ingest(line)
+    assert again.message.sender == first.message.sender and again.ticket == first.ticket
