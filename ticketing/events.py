@@ -20,6 +20,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from contact_center.scoped import scoped_value
 from ticketing.models import Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -49,17 +50,8 @@ def publishing_batched():
     """Group sends after commits inside (ticket events, and the chat frames sent with `group_publish`)
     go out together on leaving, in one trip to the channel layer instead of one per send: for a worker
     storing many messages per transaction (the mail poller) and for the chat socket's database thread."""
-    if _publishing_batch.get() is not None:
+    with scoped_value(_publishing_batch, list, after=_send_all):
         yield
-        return
-    sends: list[tuple[str, dict]] = []
-    token = _publishing_batch.set(sends)
-    try:
-        yield
-    finally:
-        _publishing_batch.reset(token)
-        if sends:
-            _send_all(sends)
 
 
 async def _send_group(layer, group: str, messages: list[dict]) -> bool:
@@ -87,6 +79,8 @@ def _what(message: dict) -> str:
 
 
 def _send_all(sends: list[tuple[str, dict]]) -> bool:
+    if not sends:
+        return True
     layer = get_channel_layer()
     if layer is None:
         return False
