@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.scope import Grant, visible
-from ticketing.models import Attachment, Message
+from ticketing.models import Attachment, Message, Queue
 
 
 def tickets_in_scope(grant: Grant, queryset: QuerySet) -> QuerySet:
@@ -35,6 +35,18 @@ def ticket_messages(ticket, *, include_internal: bool = True) -> QuerySet:
 
 def message_by_external_id(*, channel: str, external_id: str) -> Message | None:
     return Message.objects.filter(channel=channel, external_id=external_id).select_related("ticket").first()
+
+
+def stored_external_ids(*, channel: str, external_ids: list[str]) -> set[str]:
+    """Which of these external ids are stored already (`message_by_external_id` for a batch, in one query)."""
+    return set(
+        Message.objects.filter(channel=channel, external_id__in=external_ids).values_list("external_id", flat=True)
+    )
+
+
+def default_queue() -> Queue | None:
+    """Where a new ticket goes when nothing names a queue."""
+    return Queue.objects.filter(is_default=True).order_by("id").first()
 
 
 UNSOLVED_STATUSES = ("new", "open", "pending", "on_hold")

@@ -31,6 +31,7 @@ from ticketing.models import (
     Ticket,
 )
 from ticketing.sanitize import sanitize_html
+from ticketing.selectors import default_queue
 from ticketing.sla.services import sla_recompute
 
 TICKET_NUMBER_OFFSET = 10000
@@ -119,7 +120,7 @@ def ticket_create(
         raise ValidationError(errors)
     with transaction.atomic(savepoint=False):
         if queue is None:
-            queue = Queue.objects.filter(is_default=True).order_by("id").first()
+            queue = default_queue()
         now = created_at or timezone.now()
         company = _primary_company(customer)
         ticket = Ticket.objects.create(

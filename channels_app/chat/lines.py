@@ -23,6 +23,7 @@ from channels_app.chat import selectors, services
 from channels_app.chat.models import ChatVisitor
 from contact_center.deferred import inserts_deferred
 from crm.models import Identity, IdentityKind
+from crm.selectors import identities_find
 from routing.batch import routing_batched
 from ticketing.events import publishing_batched
 from ticketing.models import Message, Ticket
@@ -79,13 +80,15 @@ def _store_together(lines: list[ChatLine]) -> list[StoredLine]:
         # As the mail poller's batch: the timeline lines and search-queue rows in one INSERT each before the
         # commit, the routing check of all the lines' tickets together after it (not two queries a line).
         with routing_batched(), sla_policies_batched(), transaction.atomic(), inserts_deferred():
-            senders = _chat_identities(lines)
+            # The visitors' chat identities in one query (a new visitor has none yet: the ingest creates it).
+            senders = identities_find(kind=IdentityKind.CHAT, values=[line.visitor.address for line in lines])
             for i in order:
                 with override(lines[i].language):
                     answers[i] = _store(lines[i], sender=senders.get(lines[i].visitor.address))
     except BaseException:
+        # A conversation opened by a line that was rolled back does not exist: the visitor keeps the old one.
         for line, ticket_id in zip(lines, previous, strict=True):
-            _forget_ticket(line.visitor, ticket_id)
+            line.visitor.ticket_id = ticket_id
         raise
     return answers
 
@@ -97,14 +100,6 @@ def _store_alone(line: ChatLine) -> StoredLine | Exception:
             return _store(line)
     except Exception as exc:
         return exc
-
-
-def _chat_identities(lines: list[ChatLine]) -> dict[str, Identity]:
-    """The visitors' chat identities with their persons, in one query for the batch: what the ingest would
-    read for each line (a new visitor has none yet: the ingest creates it)."""
-    addresses = {line.visitor.address for line in lines}
-    found = Identity.objects.select_related("person").filter(kind=IdentityKind.CHAT, value__in=addresses)
-    return {identity.value: identity for identity in found}
 
 
 def _store(line: ChatLine, sender: Identity | None = None) -> StoredLine:
@@ -121,12 +116,6 @@ def _store(line: ChatLine, sender: Identity | None = None) -> StoredLine:
         frame=selectors.message_frame(result.message, client_id=line.client_id, attachments=bool(line.attachments)),
         queue=selectors.queue_position(ticket) if ticket.pk != previous else None,
     )
-
-
-def _forget_ticket(visitor: ChatVisitor, ticket_id: int | None) -> None:
-    """A conversation opened by a line that was rolled back does not exist: the visitor keeps the old one."""
-    if visitor.ticket_id != ticket_id:
-        visitor.ticket_id = ticket_id
 
 
 class LineCommitter:

@@ -32,6 +32,7 @@ from routing.batch import routing_batched
 from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, DeliveryStatus, Message, Queue, Ticket
+from ticketing.selectors import default_queue, stored_external_ids
 from ticketing.services import NewAttachment, ticket_add_automatic_reply
 from ticketing.sla.services import sla_policies_batched
 
@@ -369,7 +370,8 @@ def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
         with _batch_context():
             queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
             parsed = [_parsed(raw) for _uid, raw in items]
-            stored = _stored_external_ids([p.external_id for p in parsed if p])  # one query for the batch's resends
+            # One query for the batch's resends.
+            stored = stored_external_ids(channel=Channel.EMAIL, external_ids=[p.external_id for p in parsed if p])
             for (_uid, raw), email in zip(items, parsed, strict=True):
                 try:
                     with transaction.atomic():
@@ -395,17 +397,9 @@ def _parsed(raw: bytes) -> ParsedEmail | None:
         return None
 
 
-def _stored_external_ids(external_ids: list[str]) -> set[str]:
-    return set(
-        Message.objects.filter(channel=Channel.EMAIL, external_id__in=external_ids).values_list(
-            "external_id", flat=True
-        )
-    )
-
-
 def _new_ticket_queue(mailbox: Mailbox) -> Queue | None:
     """The mailbox's queue, else the default queue (what ticket_create would look up for each ticket)."""
-    return mailbox.default_queue or Queue.objects.filter(is_default=True).order_by("id").first()
+    return mailbox.default_queue or default_queue()
 
 
 def _store_one(*, mailbox: Mailbox, uid: int, raw: bytes) -> bool:
