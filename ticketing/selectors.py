@@ -1,8 +1,12 @@
 """Reads of tickets, always through record scope."""
 
+import contextvars
+from contextlib import contextmanager
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.scope import Grant, visible
+from contact_center.scoped import scoped_value
 from ticketing.models import Attachment, Message, Queue
 
 
@@ -46,7 +50,27 @@ def stored_external_ids(*, channel: str, external_ids: list[str]) -> set[str]:
 
 def default_queue() -> Queue | None:
     """Where a new ticket goes when nothing names a queue."""
+    held = _batch_default_queue.get()
+    if held is None:
+        return _read_default_queue()
+    if not held:
+        held.append(_read_default_queue())
+    return held[0]
+
+
+def _read_default_queue() -> Queue | None:
     return Queue.objects.filter(is_default=True).order_by("id").first()
+
+
+_batch_default_queue = contextvars.ContextVar("batch_default_queue", default=None)
+
+
+@contextmanager
+def default_queue_batched():
+    """The default queue is read once for the block (also when there is none) instead of for every new
+    ticket: for a worker storing many tickets in one transaction (the mail poller)."""
+    with scoped_value(_batch_default_queue, list):
+        yield
 
 
 UNSOLVED_STATUSES = ("new", "open", "pending", "on_hold")

@@ -32,7 +32,7 @@ from routing.batch import routing_batched
 from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, DeliveryStatus, Message, Queue, Ticket
-from ticketing.selectors import default_queue, stored_external_ids
+from ticketing.selectors import default_queue, default_queue_batched, stored_external_ids
 from ticketing.services import NewAttachment, ticket_add_automatic_reply
 from ticketing.sla.services import sla_policies_batched
 
@@ -356,6 +356,7 @@ def _batch_context():
         routing_batched(),
         sla_policies_batched(),
         company_domains_batched(),
+        default_queue_batched(),
         transaction.atomic(),
         inserts_deferred(),
     ):

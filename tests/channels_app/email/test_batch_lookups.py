@@ -11,7 +11,7 @@ from crm.services import company_create
 from tests import factories
 from tests.channels_app.email.test_batch_routing import email
 from tests.channels_app.email.test_inbound import make_mailbox
-from ticketing.models import Message, Ticket
+from ticketing.models import Message, Queue, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,3 +71,17 @@ def test_a_new_customers_identity_and_company_are_not_read_back_for_their_ticket
     ticket = Ticket.objects.get()
     assert ticket.company_id == company.pk
     assert Message.objects.get().sender.value == "buyer1@example.cn"
+
+
+def test_a_batch_looks_for_the_default_queue_once_also_when_there_is_none(org):
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=make_mailbox(), items=[(n, email(n)) for n in range(1, 4)]) == 3
+    lookups = [q for q in queries.captured_queries if 'WHERE "ticketing_queue"."is_default"' in q["sql"]]
+    assert len(lookups) == 1
+    assert set(Ticket.objects.values_list("queue_id", flat=True)) == {None}
+
+
+def test_the_batch_default_queue_is_where_its_new_tickets_go(org):
+    queue = Queue.objects.create(name="Inbox", team=org.billing_team, is_default=True)
+    assert _store_batch(mailbox=make_mailbox(), items=[(n, email(n)) for n in range(1, 3)]) == 2
+    assert set(Ticket.objects.values_list("queue_id", flat=True)) == {queue.pk}
