@@ -11,6 +11,8 @@ from channels_redis.core import RedisChannelLayer
 from django.utils.module_loading import import_string
 
 from contact_center.env import redis_channel_layer
+from frontend.realtime import layers
+from frontend.realtime.layers import POP_LUA
 from tests.realtime.live import private_redis_url
 from tests.services import need_redis
 
@@ -142,17 +144,65 @@ def test_a_message_an_interrupted_receive_took_is_delivered_once_afterwards():
             waiting = asyncio.ensure_future(layer.receive(socket))
             await asyncio.sleep(0.2)
             waiting.cancel()
-            # ... and one cancelled just after taking its message left it in the backup.
+            # ... and a read whose reply was lost to a cancellation took a message into the backup.
             key = f"{layer.prefix}specific.{layer.client_prefix}!"
             await layer.group_send(group, {"type": "ticket.event", "n": 2})
-            taken, score = (await layer.connection(0).zpopmin(key))[0]
-            await layer.connection(0).zadd(layer._backup_channel_name(key), {taken: score})
+            keys = [key, layer._backup_channel_name(key), key + "$batch"]
+            lost = await layer.connection(0).eval(POP_LUA, 3, *keys, layer._last_batch.get(key, ""), "lost", 10)
             await layer.group_send(group, {"type": "ticket.event", "n": 3})
             later = await _received(layer, socket, 2)
             left = await layer.connection(0).zcard(key)
-            return [m["n"] for m in first + later], left
+            again = await asyncio.wait_for(layer.receive(socket), timeout=0.5) if left else None
+            return len(lost), [m["n"] for m in first + later], left, again
         finally:
             await layer.flush()
             await layer.close_pools()
 
-    assert asyncio.run(scenario()) == ([1, 2, 3], 0)
+    assert asyncio.run(scenario()) == (1, [1, 2, 3], 0, None)
+
+
+def test_many_waiting_messages_are_received_in_order_in_few_trips():
+    async def scenario():
+        layer = _production_layer()
+        sockets = [await layer.new_channel() for _ in range(2)]
+        group = f"team.trips-{uuid.uuid4().hex}"
+        for channel in sockets:
+            await layer.group_add(group, channel)
+        trips = []
+        run = layers._run
+        layers._run = lambda connection, script, keys, args: trips.append(script) or run(connection, script, keys, args)
+        try:
+            for n in range(250):
+                await layer.group_send(group, {"type": "ticket.event", "n": n})
+            trips.clear()
+            got = [[m["n"] for m in await _received(layer, channel, 250)] for channel in sockets]
+            return got, trips.count(POP_LUA)
+        finally:
+            layers._run = run
+            await layer.flush()
+            await layer.close_pools()
+
+    got, pops = asyncio.run(scenario())
+    assert got == [list(range(250))] * 2
+    assert pops <= 4  # 100 a trip (stock: one trip per message)
+
+
+def test_a_thousand_sockets_leaving_at_once_all_leave_their_groups():
+    """The stock pool refused the 101st concurrent command (1011 for the socket, its membership left behind)."""
+
+    async def scenario():
+        layer = _production_layer()
+        group = f"chat.leave-{uuid.uuid4().hex}"
+        sockets = [await layer.new_channel() for _ in range(1000)]
+        await asyncio.gather(*(layer.group_add(group, channel) for channel in sockets))
+        try:
+            results = await asyncio.gather(
+                *(layer.group_discard(group, channel) for channel in sockets), return_exceptions=True
+            )
+            left = await layer.connection(0).zcard(layer._group_key(group))
+            return [r for r in results if isinstance(r, Exception)], left
+        finally:
+            await layer.flush()
+            await layer.close_pools()
+
+    assert asyncio.run(scenario()) == ([], 0)
