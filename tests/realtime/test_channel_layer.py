@@ -206,3 +206,26 @@ def test_a_thousand_sockets_leaving_at_once_all_leave_their_groups():
             await layer.close_pools()
 
     assert asyncio.run(scenario()) == ([], 0)
+
+
+def test_several_group_sends_in_one_trip_arrive_in_order_at_each_member():
+    async def scenario():
+        layer = _production_layer()
+        team, chat = await layer.new_channel(), await layer.new_channel()
+        teams, chats = f"team.many-{uuid.uuid4().hex}", f"chat.many-{uuid.uuid4().hex}"
+        await layer.group_add(teams, team)
+        await layer.group_add(chats, chat)
+        await layer.group_add(chats, team)  # a member of both gets both, in the order sent
+        sends = [(teams if n % 3 else chats, {"type": "ticket.event", "n": n, "text": "张伟"}) for n in range(60)]
+        try:
+            await layer.group_send_many(sends)
+            at_chat = [m["n"] for m in await _received(layer, chat, 20)]
+            at_team = [m["n"] for m in await _received(layer, team, 60)]
+            return at_chat, at_team
+        finally:
+            await layer.flush()
+            await layer.close_pools()
+
+    at_chat, at_team = asyncio.run(scenario())
+    assert at_chat == list(range(0, 60, 3))
+    assert at_team == list(range(60))
