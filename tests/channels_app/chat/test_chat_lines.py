@@ -112,11 +112,11 @@ def test_lines_arriving_while_the_database_is_busy_are_stored_together(shop, mon
     release = threading.Event()
     store = lines.chat_lines_store
 
-    def recording(batch):
+    def recording(batch, **kwargs):
         batches.append([line.client_id for line in batch])
         if len(batches) == 1:
             release.wait(5)  # the first line holds the database thread while the others arrive
-        return store(batch)
+        return store(batch, **kwargs)
 
     monkeypatch.setattr(lines, "chat_lines_store", recording)
     monkeypatch.setattr(lines, "STORERS", 1)  # one database thread, busy with the first line

@@ -1,6 +1,7 @@
 """A visitor's line reaches the agents and the visitor's tabs in one trip from the database thread to
 the event loop (the ticket event and the chat frame batched), and still in order per group."""
 
+from channels_app.chat import lines
 from ticketing import events
 
 from .conftest import communicator, hello, receive_type, run
@@ -8,8 +9,15 @@ from .conftest import communicator, hello, receive_type, run
 
 def test_a_line_on_an_open_chat_is_published_in_one_trip(shop, monkeypatch):
     trips = []
-    send_all = events._send_all
+    send_all, publish = events._send_all, lines._publish
     monkeypatch.setattr(events, "_send_all", lambda sends: trips.append([g for g, _m in sends]) or send_all(sends))
+
+    async def publish_recorded(sends):
+        if sends:
+            trips.append([g for g, _m in sends])
+        await publish(sends)
+
+    monkeypatch.setattr(lines, "_publish", publish_recorded)
 
     async def scenario():
         comm = communicator()
