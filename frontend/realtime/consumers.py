@@ -22,6 +22,7 @@ MAX_FRAME_CHARS = 16 * 1024
 SENT_IDS_KEPT = 5000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+ENCODED_FRAME = "_frame_text"  # set on a channel-layer message by the first socket that sends it
 
 
 def _int_or_none(value) -> int | None:
@@ -32,6 +33,10 @@ def _int_or_none(value) -> int | None:
     except ValueError:
         return None
     return number if 0 <= number < 2**63 else None
+
+
+def _json(frame: dict) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
 def _query_after(scope) -> int | None:
@@ -80,7 +85,7 @@ class TicketEventSocket(NoConnectionHopDispatch, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def send_frame(self, frame: dict) -> None:
-        await self.send(text_data=json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+        await self.send(text_data=_json(frame))
 
     async def send_error(self, code: str, message: str, **extra) -> None:
         await self.send_frame({"type": "error", "code": code, "message": message, **extra})
@@ -136,14 +141,20 @@ class TicketEventSocket(NoConnectionHopDispatch, AsyncWebsocketConsumer):
             await self._send_event(payload)
         await self.send_frame({"type": "replayed", "after": after, "count": len(payloads)})
 
-    async def _send_event(self, payload: dict) -> None:
+    async def _send_event(self, payload: dict, message: dict | None = None) -> None:
         event_id = payload.get("id")
         if event_id in self.sent_ids:
             return
         self.sent_ids[event_id] = None
         while len(self.sent_ids) > SENT_IDS_KEPT:
             self.sent_ids.popitem(last=False)
-        await self.send_frame({"type": "event", "id": event_id, "event": payload})
+        # The channel layer hands one message to all of this process's sockets in the group: encoded once.
+        text = message.get(ENCODED_FRAME) if message is not None else None
+        if text is None:
+            text = _json({"type": "event", "id": event_id, "event": payload})
+            if message is not None:
+                message[ENCODED_FRAME] = text
+        await self.send(text_data=text)
 
     async def event_allowed(self, payload: dict) -> bool:
         return True
@@ -155,7 +166,7 @@ class TicketEventSocket(NoConnectionHopDispatch, AsyncWebsocketConsumer):
         if not isinstance(payload, dict) or payload.get("id") in self.sent_ids:
             return
         if await self.event_allowed(payload):
-            await self._send_event(payload)
+            await self._send_event(payload, message)
 
 
 class AgentConsumer(TicketEventSocket):
