@@ -17,6 +17,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import re_path  # noqa: E402
 
 from contact_center.websocket_routes import public_routes, staff_routes  # noqa: E402
+from frontend.realtime import direct_writes  # noqa: E402
+
+direct_writes.install()
 
 # Staff sockets (console, supervisor board) accept only our own origin and know the
 # signed-in user. The chat widget is embedded on customers' sites: its socket checks
