@@ -181,12 +181,14 @@ def person_create(
     company: Company | None = None,
     title: str = "",
     addresses_looked_up: bool = False,
+    savepoint: bool = True,
 ) -> Person:
     """Create a customer with their identities. All checked first; nothing half-saved: the writes are
     one transaction (one savepoint inside the caller's, not two: the channels create many customers).
     `addresses_looked_up`: the caller has just looked the emails and phones up and found no owner (a
     channel's first contact), so they are not looked up again; the unique constraint still refuses one
-    taken meanwhile, and the error then names its owner."""
+    taken meanwhile, and the error then names its owner. `savepoint=False`: the caller holds a savepoint
+    for this write and handles that IntegrityError itself (a mail poller's batch: one savepoint a message)."""
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
@@ -212,7 +214,7 @@ def person_create(
     )
     person.full_clean(exclude=["id_number_digest"])
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             person.save()
             identities = Identity.objects.bulk_create(
                 [Identity(person=person, kind=IdentityKind.EMAIL, value=v) for v in clean_emails]
@@ -233,6 +235,8 @@ def person_create(
                 ref=person,
             )
     except IntegrityError:
+        if not savepoint:
+            raise
         # Lost a race with a concurrent insert of the same identity: report it like the check above.
         errors = {}
         _check_identities_free(IdentityKind.EMAIL, clean_emails, "emails", errors)

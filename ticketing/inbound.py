@@ -78,7 +78,7 @@ def _sender_identity_value(kind: str, address: str) -> str | None:
     return address.strip()[:254] or None
 
 
-def _resolve_sender(inbound: InboundMessage) -> tuple[Person, Identity | None]:
+def _resolve_sender(inbound: InboundMessage, *, savepoint: bool = True) -> tuple[Person, Identity | None]:
     """The sender's person, created on first contact. An unusable address still gets
     a person (without identity) so the message is kept, flagged for an agent."""
     kind = IDENTITY_KIND_BY_CHANNEL.get(inbound.channel, IdentityKind.EMAIL)
@@ -99,6 +99,7 @@ def _resolve_sender(inbound: InboundMessage) -> tuple[Person, Identity | None]:
         language=inbound.language,
         source=SOURCE_BY_CHANNEL.get(inbound.channel, Source.MANUAL),
         addresses_looked_up=value is not None,
+        savepoint=savepoint,
     )
     if value is None:
         return person, None
@@ -126,7 +127,16 @@ def _open_thread(inbound: InboundMessage, person: Person) -> Ticket | None:
 RACE_ATTEMPTS = 3
 
 
-def inbound_ingest(inbound: InboundMessage) -> IngestResult:
+def inbound_ingest(inbound: InboundMessage, *, savepoint: bool = True) -> IngestResult:
+    """`savepoint=False`: the caller holds a savepoint for this message alone and handles an IntegrityError or a
+    ValidationError (the external id or the sender's identity stored meanwhile) by calling again with one: one
+    savepoint a message instead of two (a mail poller's batch)."""
+    if not savepoint:
+        if inbound.ticket_id is None and inbound.maybe_stored:
+            existing = message_by_external_id(channel=inbound.channel, external_id=inbound.external_id)
+            if existing is not None:
+                return IngestResult(message=existing, ticket=existing.ticket, created=False)
+        return _ingest_new(inbound, savepoint=False)
     for attempt in range(RACE_ATTEMPTS):
         # A message on a known conversation is almost never a resend: insert first and let the unique
         # external id catch the resend (the transaction then rolls back and the look-up below answers).
@@ -145,8 +155,8 @@ def inbound_ingest(inbound: InboundMessage) -> IngestResult:
     raise AssertionError("unreachable")
 
 
-def _ingest_new(inbound: InboundMessage) -> IngestResult:
-    person, identity = _resolve_sender(inbound)
+def _ingest_new(inbound: InboundMessage, *, savepoint: bool = True) -> IngestResult:
+    person, identity = _resolve_sender(inbound, savepoint=savepoint)
     received_at = inbound.received_at or timezone.now()
     flagged = inbound.flagged or identity is None
     ticket = _open_thread(inbound, person)

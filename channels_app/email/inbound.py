@@ -9,6 +9,7 @@ Message-ID (or the hash of the raw bytes when there is none).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -18,11 +19,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import make_msgid
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_app.email.loops import NO_REPLY_SENDER, acknowledgement_refusal, acknowledgement_text
 from channels_app.email.parse import ParsedEmail, parse_email
+from channels_app.email.parse_child import ParserChild
 from channels_app.email.threads import subject_ticket_number, subject_with_reference, thread_candidates
 from channels_app.models import Mailbox, OutboundEmail, OutboundKind, RawEmail, Security
 from contact_center.deferred import inserts_deferred
@@ -39,6 +42,7 @@ from ticketing.sla.services import sla_policies_batched
 logger = logging.getLogger("channels_app.email")
 
 FETCH_BATCH = 25
+CHILD_PARSER_MIN_BATCHES = 2  # a poll with fewer batches parses in its own process (no child to start)
 IMAP_TIMEOUT = 30
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -180,11 +184,14 @@ def email_ingest(
     queue: Queue | None = None,
     parsed: ParsedEmail | None = None,
     maybe_stored: bool = True,
+    compressed: bytes | None = None,
+    savepoint: bool = True,
 ) -> EmailStored:
     """Store one received email (idempotent). Never raises on the content of `raw`.
     Its own transaction, or part of the caller's (the poller stores a batch in one, each email in a savepoint).
     `queue`: where a new ticket goes, when the caller has already looked it up (the mailbox's, else the default).
-    `parsed`: `raw` parsed by the caller; `maybe_stored=False`: the caller found its external id not stored."""
+    `parsed`: `raw` parsed by the caller; `maybe_stored=False`: the caller found its external id not stored;
+    `compressed`: `raw` compressed by the caller (`RawEmail.compress`); `savepoint=False`: see `inbound_ingest`."""
     parsed = parsed or parse_email(raw)
     with transaction.atomic(savepoint=False):
         bounced = email_mark_bounced(parsed)
@@ -211,7 +218,7 @@ def email_ingest(
             reopen_closed=bool(mailbox and mailbox.reopen_closed),
             maybe_stored=maybe_stored,
         )
-        result = inbound_ingest(inbound)
+        result = inbound_ingest(inbound, savepoint=savepoint)
         if result.created and hint is not None and result.ticket.pk != hint:
             _link_follow_up(ticket=result.ticket, earlier_id=hint)
         fields = {
@@ -219,7 +226,7 @@ def email_ingest(
             "direction": RawEmail.Direction.INBOUND,
             "email_id": parsed.message_id,
             "references": " ".join(parsed.references),
-            "compressed": RawEmail.compress(raw),
+            "compressed": compressed if compressed is not None else RawEmail.compress(raw),
             "size": len(raw),
         }
         if result.created:  # a message stored just now has no raw email yet: no lookup, no savepoint
@@ -317,33 +324,50 @@ def _poll_leased(*, mailbox: Mailbox, limit: int | None, owner: str) -> PollResu
         uids = sorted(uid for uid in client.search(["UID", f"{mailbox.last_uid + 1}:*"]) if uid > mailbox.last_uid)
         if limit is not None:
             uids = uids[:limit]
-        for start in range(0, len(uids), FETCH_BATCH):
-            if start and not mailbox_lease_take(mailbox, owner=owner):
-                return result  # the lease was lost (we were too slow): the new holder goes on from last_uid
-            batch = uids[start : start + FETCH_BATCH]
-            fetched = client.fetch(batch, ["BODY.PEEK[]"])
-            items = [(uid, (fetched.get(uid) or {}).get(b"BODY[]") or b"") for uid in batch]
-            stored = _store_batch(mailbox=mailbox, items=items)
-            result.fetched += stored
-            result.stored += stored
-            if stored < len(items):  # something broke the batch's transaction: one at a time, as far as we get
-                for uid, raw in items:
-                    result.fetched += 1
-                    if not _store_one(mailbox=mailbox, uid=uid, raw=raw):
-                        result.failed += 1
-                        break
-                    result.stored += 1
-                    stored += 1
-            if mailbox.processed_folder:
-                for uid in batch[:stored]:
-                    _move(client, uid, mailbox.processed_folder)
-            if result.failed:
-                return result  # the database is in trouble: try again next round, from this UID
+        batches = [uids[start : start + FETCH_BATCH] for start in range(0, len(uids), FETCH_BATCH)]
+        # The next batch is fetched, then parsed by a child process while this one is stored.
+        parser = ParserChild() if len(batches) >= CHILD_PARSER_MIN_BATCHES else None
+        try:
+            items = _fetch(client, batches[0]) if batches else []
+            prepared = None  # the first batch is parsed here while the child starts
+            for index, batch in enumerate(batches):
+                if index and not mailbox_lease_take(mailbox, owner=owner):
+                    return result  # the lease was lost (we were too slow): the new holder goes on from last_uid
+                if index and parser is not None:
+                    prepared = parser.take([raw for _uid, raw in items])
+                next_items = _fetch(client, batches[index + 1]) if index + 1 < len(batches) else []
+                if parser is not None and next_items:
+                    parser.submit([raw for _uid, raw in next_items])
+                stored = _store_batch(mailbox=mailbox, items=items, prepared=prepared)
+                result.fetched += stored
+                result.stored += stored
+                if stored < len(items):  # something broke the batch's transaction: one at a time, as far as we get
+                    for uid, raw in items:
+                        result.fetched += 1
+                        if not _store_one(mailbox=mailbox, uid=uid, raw=raw):
+                            result.failed += 1
+                            break
+                        result.stored += 1
+                        stored += 1
+                if mailbox.processed_folder:
+                    for uid in batch[:stored]:
+                        _move(client, uid, mailbox.processed_folder)
+                if result.failed:
+                    return result  # the database is in trouble: try again next round, from this UID
+                items = next_items
+        finally:
+            if parser is not None:
+                parser.close()
         Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error="")
     finally:
         with contextlib.suppress(Exception):  # closing a broken connection
             client.logout()
     return result
+
+
+def _fetch(client, uids: list[int]) -> list[tuple[int, bytes]]:
+    fetched = client.fetch(uids, ["BODY.PEEK[]"])
+    return [(uid, (fetched.get(uid) or {}).get(b"BODY[]") or b"") for uid in uids]
 
 
 @contextlib.contextmanager
@@ -363,21 +387,32 @@ def _batch_context():
         yield
 
 
-def _store_batch(*, mailbox: Mailbox, items: list[tuple[int, bytes]]) -> int:
+def _store_batch(
+    *, mailbox: Mailbox, items: list[tuple[int, bytes]], prepared: list[tuple[ParsedEmail | None, bytes]] | None = None
+) -> int:
     """Store a fetched batch and advance the last UID in one transaction (one commit instead
     of one per message). A message the parser or ingestion chokes on is kept flagged, in its
-    own savepoint; anything else that fails rolls the whole batch back. Returns how many were stored."""
+    own savepoint; anything else that fails rolls the whole batch back. Returns how many were stored.
+    `prepared`: each message's (parsed, compressed raw) from the parser process, else done here."""
     try:
         with _batch_context():
             queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
-            parsed = [_parsed(raw) for _uid, raw in items]
+            parsed = [p for p, _ in prepared] if prepared is not None else [_parsed(raw) for _uid, raw in items]
+            compressed = [c for _, c in prepared] if prepared is not None else [None] * len(items)
             # One query for the batch's resends.
             stored = stored_external_ids(channel=Channel.EMAIL, external_ids=[p.external_id for p in parsed if p])
-            for (_uid, raw), email in zip(items, parsed, strict=True):
+            for (_uid, raw), email, packed in zip(items, parsed, compressed, strict=True):
+                ingest = functools.partial(
+                    email_ingest, raw=raw, mailbox=mailbox, queue=queue, parsed=email, compressed=packed
+                )
                 try:
-                    with transaction.atomic():
-                        maybe_stored = email is None or email.external_id in stored
-                        email_ingest(raw=raw, mailbox=mailbox, queue=queue, parsed=email, maybe_stored=maybe_stored)
+                    try:
+                        with transaction.atomic():  # the message's one savepoint
+                            ingest(maybe_stored=email is None or email.external_id in stored, savepoint=False)
+                    except (IntegrityError, ValidationError):
+                        # A resend in this batch, or stored meanwhile by another process: looked up first this time.
+                        with transaction.atomic():
+                            ingest(maybe_stored=True)
                 except Exception:
                     logger.exception("Mailbox %s: storing a message failed; keeping it flagged", mailbox.pk)
                     with transaction.atomic():

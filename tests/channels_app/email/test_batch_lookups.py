@@ -85,3 +85,48 @@ def test_the_batch_default_queue_is_where_its_new_tickets_go(org):
     queue = Queue.objects.create(name="Inbox", team=org.billing_team, is_default=True)
     assert _store_batch(mailbox=make_mailbox(), items=[(n, email(n)) for n in range(1, 3)]) == 2
     assert set(Ticket.objects.values_list("queue_id", flat=True)) == {queue.pk}
+
+
+def test_a_batch_takes_one_savepoint_a_message(org):
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=make_mailbox(), items=[(n, email(n)) for n in range(1, 4)]) == 3
+    savepoints = [q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 3
+
+
+def test_an_email_stored_meanwhile_by_another_process_is_not_stored_again_nor_flagged(org, monkeypatch, caplog):
+    from channels_app.email import inbound
+
+    mailbox = make_mailbox()
+    assert _store_batch(mailbox=mailbox, items=[(1, email(1))]) == 1
+    # The batch's check missed it: another process stored it after the check.
+    monkeypatch.setattr(inbound, "stored_external_ids", lambda **kwargs: set())
+    assert _store_batch(mailbox=mailbox, items=[(2, email(1)), (3, email(2))]) == 2
+    assert sorted(Message.objects.values_list("external_id", flat=True)) == [
+        "<batch-1@example.cn>",
+        "<batch-2@example.cn>",
+    ]
+    assert not Message.objects.filter(flagged=True).exists()
+    assert "storing a message failed" not in caplog.text
+    mailbox.refresh_from_db()
+    assert mailbox.last_uid == 3
+
+
+def test_a_sender_created_meanwhile_by_another_process_gets_the_message_once_and_unflagged(org, monkeypatch):
+    from ticketing import inbound as ticketing_inbound
+
+    mailbox = make_mailbox()
+    assert _store_batch(mailbox=mailbox, items=[(1, email(1))]) == 1
+    real, missed = ticketing_inbound.identity_find, []
+
+    def stale(**kwargs):  # the first look misses the identity another process has just committed
+        if not missed:
+            missed.append(kwargs)
+            return None
+        return real(**kwargs)
+
+    monkeypatch.setattr(ticketing_inbound, "identity_find", stale)
+    assert _store_batch(mailbox=mailbox, items=[(2, email(2, sender="buyer1@example.cn"))]) == 1
+    assert missed
+    assert Message.objects.count() == 2 and not Message.objects.filter(flagged=True).exists()
+    assert len({m.sender.person_id for m in Message.objects.select_related("sender")}) == 1
