@@ -20,6 +20,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from contact_center.deferred import insert_or_defer
 from contact_center.scoped import scoped_value
 from ticketing.models import Ticket, TicketEvent
 
@@ -153,10 +154,15 @@ def ticket_event_record(
     data = dict(data or {})
     if notify:
         data["notify"] = sorted(set(notify))
-    event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data, at=timezone.now())
+    event = TicketEvent(ticket=ticket, kind=kind, actor=actor, data=data, at=timezone.now())
+    paused = _publishing_paused.get()
+    if paused:  # the caller publishes it itself (routing's offers) and needs its id now
+        event.save(force_insert=True)
+    else:  # inserted with its batch's other events when a worker's batch is open (contact_center.deferred)
+        insert_or_defer([event])
     groups = event_groups(ticket, notify)
-    payload = event_payload(event, ticket)
+    payload = event_payload(event, ticket)  # the ticket as it is now; the id is known by the commit
     ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=ticket, message=message)
-    if not _publishing_paused.get():
-        transaction.on_commit(lambda: _publish(groups, payload))
+    if not paused:
+        transaction.on_commit(lambda: _publish(groups, {**payload, "id": event.id}))
     return event

@@ -10,9 +10,10 @@ from channels_app.email.inbound import _store_batch
 from contact_center.deferred import insert_or_defer, inserts_deferred
 from crm.models import TimelineEntry
 from knowledge_base.models import PendingIndex
+from tests import factories
 from tests.channels_app.email.test_batch_routing import email
 from tests.channels_app.email.test_inbound import make_mailbox
-from ticketing.models import Ticket
+from ticketing.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,3 +56,31 @@ def test_rows_deferred_outside_a_transaction_are_saved_at_once(org):
         insert_or_defer([PendingIndex(kind="ticket", object_id=8)])
         assert not PendingIndex.objects.filter(object_id=8).exists()
     assert PendingIndex.objects.filter(object_id=8).exists()
+
+
+def test_a_batch_writes_its_ticket_events_in_one_statement_and_publishes_them_with_their_ids(org, monkeypatch):
+    from ticketing import events
+
+    sent = []
+    monkeypatch.setattr(events, "_send_all", lambda sends: sent.extend(sends) or True)
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=make_mailbox(), items=[(n, email(n)) for n in range(1, 4)]) == 3
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "ticketing_ticketevent"')]
+    assert len(inserts) == 1
+    stored = {(e.pk, e.kind, e.ticket_id) for e in TicketEvent.objects.all()}
+    assert len(stored) == 6  # each ticket's ticket.created and message.received
+    frames = {
+        (m["event"]["id"], m["event"]["kind"], m["event"]["ticket"]["id"])
+        for _group, m in sent
+        if m.get("type") == "ticket.event"
+    }
+    assert frames == stored
+
+
+def test_an_event_recorded_outside_a_batch_is_saved_at_once(org):
+    from ticketing.events import ticket_event_record
+
+    ticket = Ticket.objects.create(subject="x", channel="email", customer=factories.person())
+    with transaction.atomic():
+        event = ticket_event_record(ticket=ticket, kind="note.added")
+        assert event.pk is not None
