@@ -127,6 +127,11 @@ def run() -> int:
                 f"median round {statistics.median(result['in_rounds_per_s']):.0f}/s; "
                 f"out: {result['sent']:,} sent, {result['out_total_per_s']:.0f}/s"
             )
+            if result.get("stored") and "in_cpu_seconds" in result:
+                say(
+                    f"  in: CPU a message {1000 * result['in_cpu_seconds'] / result['stored']:.2f} ms in the poller, "
+                    f"{1000 * result['in_parser_cpu_seconds'] / result['stored']:.2f} ms in its parser process"
+                )
         delivered = len(smtp.messages)
         helpdesk_result = _helpdesk(imap, emails)  # last: django-helpdesk deletes what it processed
     body = render(passes, skipped, emails=emails, replies=replies, delivered=delivered, helpdesk=helpdesk_result)

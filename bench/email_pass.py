@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -20,6 +21,11 @@ def _drain_search_queue() -> float | None:
     while index_pending():
         pass
     return time.monotonic() - started
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # ended children: a poll's parser ends with it
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler = cProfile.Profile()
         profiler.enable()
     rounds, stored = [], 0
-    started = time.monotonic()
+    started, cpu_started, children_started = time.monotonic(), time.process_time(), _children_cpu()
     while True:
         mailbox.refresh_from_db()
         round_started = time.monotonic()
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds.append(result.stored / (time.monotonic() - round_started))
         stored += result.stored
     in_seconds = time.monotonic() - started
+    in_cpu_seconds, in_parser_cpu_seconds = time.process_time() - cpu_started, _children_cpu() - children_started
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile_path)
@@ -97,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                 "in_seconds": in_seconds,
                 "in_total_per_s": stored / in_seconds if in_seconds else 0,
                 "in_rounds_per_s": rounds,
+                "in_cpu_seconds": in_cpu_seconds,  # the poller's process
+                "in_parser_cpu_seconds": in_parser_cpu_seconds,  # its parser processes (parse_child.py)
                 "index_seconds": index_seconds,
                 "tickets": Ticket.objects.count(),
                 "sent": sent,
