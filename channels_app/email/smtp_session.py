@@ -8,8 +8,10 @@ RSET after a refusal, and QUIT when the round is over. The event loop lives as l
 
 Nothing is sent twice by us: a message counts as sent once DATA got its 250. When the connection
 drops before DATA the message was never handed over and goes out again at once over a new
-connection (once per session); when it drops during DATA nobody knows, and the message is retried
-later with backoff like any 4xx."""
+connection; when it drops during DATA nobody knows, and the message is retried later with backoff
+like any 4xx. A session reconnects once after a close, and again only once the new connection carried
+a message; one that cannot connect retires for the round, and when all of a server's sessions have,
+its remaining messages wait for their backoff."""
 
 from __future__ import annotations
 
@@ -96,6 +98,7 @@ class _Session:
         self.server = server
         self.client = None
         self.may_reconnect = True
+        self.retired = False
 
     async def connect(self) -> None:
         import aiosmtplib
@@ -124,7 +127,7 @@ class _Session:
         if not self.connected:
             try:
                 await self.connect()
-            except (aiosmtplib.SMTPException, OSError) as exc:
+            except Exception as exc:  # unreachable, refused login, TLS, a bad host name…
                 self.close()
                 raise _CannotConnect(_describe(exc)) from exc
         client = self.client
@@ -162,13 +165,16 @@ class _Session:
         except ValueError as exc:  # an address aiosmtplib will not quote or encode
             await self._reset()
             return Outcome(Result.RETRY, _describe(exc))
+        except Exception as exc:  # unexpected: the session's state is unknown, the next message gets a new one
+            self.close()
+            if handed_over:
+                raise _SessionLost(_describe(exc), handed_over=True) from exc
+            return Outcome(Result.RETRY, _describe(exc))
 
     async def _reset(self) -> None:
-        import aiosmtplib
-
         try:
             await self.client.rset()
-        except (aiosmtplib.SMTPException, OSError):
+        except Exception:
             self.close()  # the next message reconnects
 
     async def quit(self) -> None:
@@ -221,7 +227,7 @@ class SmtpSessions:
     def __init__(self) -> None:
         self.runner = asyncio.Runner()
         self.sessions: dict[SmtpServer, list[_Session]] = {}
-        self.down: dict[SmtpServer, str] = {}  # servers a session gave up on, for the rest of the round
+        self.last_error: dict[SmtpServer, str] = {}
 
     def __enter__(self) -> SmtpSessions:
         return self
@@ -242,27 +248,28 @@ class SmtpSessions:
 
     async def _deliver_to(self, server: SmtpServer, envelopes: list[Envelope], outcomes: dict[int, Outcome]) -> None:
         queue = list(reversed(envelopes))
-        if server not in self.down:
-            sessions = self.sessions.setdefault(server, [])
-            wanted = min(MAX_SESSIONS, max(1, len(envelopes) // MESSAGES_PER_EXTRA_SESSION))
-            while len(sessions) < wanted:
-                sessions.append(_Session(server))
-            await asyncio.gather(*(self._work(session, queue, outcomes) for session in sessions[:wanted]))
-        for envelope in queue:  # the server is down: these wait for their backoff
-            outcomes[envelope.key] = Outcome(Result.RETRY, self.down.get(server, "not sent"))
+        sessions = self.sessions.setdefault(server, [])
+        wanted = min(MAX_SESSIONS, max(1, len(envelopes) // MESSAGES_PER_EXTRA_SESSION))
+        while len(sessions) < wanted:  # a retired session is not replaced: the server may limit connections
+            sessions.append(_Session(server))
+        working = [session for session in sessions if not session.retired][:wanted]
+        await asyncio.gather(*(self._work(session, queue, outcomes) for session in working))
+        for envelope in queue:  # every session retired: these wait for their backoff
+            outcomes[envelope.key] = Outcome(Result.RETRY, self.last_error.get(server, "not sent"))
 
     async def _work(self, session: _Session, queue: list[Envelope], outcomes: dict[int, Outcome]) -> None:
-        while queue and session.server not in self.down:
+        while queue and not session.retired:
             envelope = queue.pop()
             try:
                 outcomes[envelope.key] = await session.send(envelope.mime)
             except _SessionLost as exc:
+                self.last_error[session.server] = str(exc)
                 if exc.handed_over:
                     outcomes[envelope.key] = Outcome(Result.RETRY, f"connection lost during DATA: {exc}")
                 else:
-                    queue.append(envelope)  # never handed over: it may go at once over the next connection
-                if isinstance(exc, _CannotConnect) or not session.may_reconnect:
-                    self.down[session.server] = str(exc)
+                    queue.append(envelope)  # never handed over: it may go at once over another connection
+                # Cannot connect, or lost again before carrying a message: this session is done for the round.
+                session.retired = isinstance(exc, _CannotConnect) or not session.may_reconnect
                 session.may_reconnect = False
 
     @staticmethod

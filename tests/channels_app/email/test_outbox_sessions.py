@@ -37,6 +37,8 @@ class ScriptedSmtp:
     close_after: int | None = None  # a connection that accepted this many messages is dropped at the next MAIL
     close_with: str = ""  # "" drops it without a word, "421 …" says so first
     drop_in_data: set[str] = field(default_factory=set)  # recipients whose DATA ends with the connection, unanswered
+    max_open: int | None = None  # connections beyond this many at once are closed before the greeting
+    open_now: int = 0
 
     def message_ids(self) -> Counter:
         return Counter(message_from_bytes(raw, policy=default_policy)["Message-ID"] for raw in self.messages)
@@ -83,7 +85,14 @@ def scripted_smtp(*, credentials: tuple[str, str] | None = None):
     class CountingSMTP(SMTP):
         def connection_made(self, transport):
             state.connections += 1
+            state.open_now += 1
             super().connection_made(transport)
+            if state.max_open is not None and state.open_now > state.max_open:
+                transport.close()
+
+        def connection_lost(self, exc):
+            state.open_now -= 1
+            super().connection_lost(exc)
 
         async def smtp_QUIT(self, arg):
             state.quits += 1
@@ -213,6 +222,15 @@ def test_a_connection_lost_during_data_retries_that_message_later_and_the_others
     assert set(smtp.message_ids().values()) == {1} and len(smtp.messages) == 5
 
 
+def test_sessions_beyond_what_the_server_allows_retire_and_the_others_carry_the_round(smtp):
+    smtp.max_open = 2
+    queue_notices(mailbox_on(smtp), 25)
+    assert outbox_send_due() == 25
+    assert smtp.connections == 4  # two were closed at once
+    assert smtp.message_ids() == Counter({f"<notice-{n}@shop.example>": 1 for n in range(25)})
+    assert set(statuses().values()) == {OutboxStatus.SENT}
+
+
 def test_a_server_that_keeps_dropping_the_session_stops_the_round_for_its_mailbox_only(smtp):
     smtp.close_after, smtp.close_with = 0, ""  # every MAIL loses the connection
     queue_notices(mailbox_on(smtp), 3)
@@ -226,7 +244,7 @@ def test_a_server_that_keeps_dropping_the_session_stops_the_round_for_its_mailbo
     assert all(row.next_attempt_at > timezone.now() for row in broken)
 
 
-def test_an_unreachable_server_is_tried_once_per_round():
+def test_an_unreachable_server_leaves_its_messages_queued_with_backoff():
     mailbox = Mailbox.objects.create(
         name="Down",
         imap_host="127.0.0.1",
