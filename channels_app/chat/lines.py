@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils.translation import override
 
 from channels_app.chat import selectors, services
@@ -91,17 +93,32 @@ def _store_together(lines: list[ChatLine]) -> list[StoredLine]:
         # As the mail poller's batch: the timeline lines and search-queue rows in one INSERT each before the
         # commit, the routing check of all the lines' tickets together after it (not two queries a line).
         with routing_batched(), sla_policies_batched(), transaction.atomic(), inserts_deferred():
-            # The visitors' chat identities in one query (a new visitor has none yet: the ingest creates it).
-            senders = identities_find(kind=IdentityKind.CHAT, values=[line.visitor.address for line in lines])
-            for i in order:
-                with override(lines[i].language):
-                    answers[i] = _store(lines[i], sender=senders.get(lines[i].visitor.address))
+            with _savepoints_skipped():
+                # The visitors' chat identities in one query (a new visitor has none yet: the ingest creates it).
+                senders = identities_find(kind=IdentityKind.CHAT, values=[line.visitor.address for line in lines])
+                for i in order:
+                    with override(lines[i].language):
+                        answers[i] = _store(lines[i], sender=senders.get(lines[i].visitor.address))
+            if connection.needs_rollback:  # a line's error was caught inside: the batch must not commit
+                raise TransactionManagementError("A chat line failed inside the batch")
     except BaseException:
         # A conversation opened by a line that was rolled back does not exist: the visitor keeps the old one.
         for line, ticket_id in zip(lines, previous, strict=True):
             line.visitor.ticket_id = ticket_id
         raise
     return answers
+
+
+@contextmanager
+def _savepoints_skipped():
+    """No savepoints for the ingest's nested blocks inside the batch's transaction: two statements a line
+    less. A line that fails fails the whole batch anyway (its error, or any later query on the marked
+    transaction, or the check before the commit), and then each line is stored alone, with savepoints."""
+    connection._savepoint_allowed = lambda: False  # read by both backends' savepoint() (this thread's wrapper)
+    try:
+        yield
+    finally:
+        del connection._savepoint_allowed
 
 
 def _store_alone(line: ChatLine) -> StoredLine | Exception:

@@ -83,10 +83,38 @@ def test_lines_stored_together_make_fewer_queries_than_one_by_one(shop):
     assert {answer.ticket.customer_id for answer in answers} == {v.ticket.customer_id for v in visitors}
     # one line: identity, locked ticket, message, search queue, event, routing check (2), ticket touch,
     # timeline, commit. Together: the visitors' identities in one query, the search-queue rows and timeline
-    # lines in one INSERT each, the routing check once for the batch (3), one commit: 6 a line (with the
-    # ingest's savepoint pair) and 8 a batch.
+    # lines in one INSERT each, the routing check once for the batch (3), one commit: 4 a line (no savepoints
+    # inside the batch's transaction: a failing line fails the batch, then each is stored alone) and 8 a batch.
     assert len(alone.captured_queries) <= 11
-    assert len(together.captured_queries) <= 10 * 6 + 8, [q["sql"][:60] for q in together.captured_queries]
+    assert len(together.captured_queries) <= 10 * 4 + 8, [q["sql"][:60] for q in together.captured_queries]
+    assert not [q for q in together.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+
+
+def test_an_error_caught_inside_a_line_of_a_batch_stores_the_lines_one_by_one(shop, monkeypatch):
+    """Without savepoints a caught error leaves the batch's transaction marked for rollback: the batch must
+    not be acked as stored; each line is stored alone instead."""
+    from django.db import IntegrityError, transaction
+
+    wang, li = visitor(shop, "Wang"), visitor(shop, "Li")
+    store = lines._store
+    failed = []
+
+    def store_with_a_caught_error(line, sender=None):
+        if line.visitor is li and not failed:
+            failed.append(line)
+            try:
+                with transaction.atomic():
+                    raise IntegrityError("caught and ignored inside the line")
+            except IntegrityError:
+                pass
+        return store(line, sender=sender)
+
+    monkeypatch.setattr(lines, "_store", store_with_a_caught_error)
+    answers = chat_lines_store(
+        [ChatLine(visitor=wang, client_id="w1", text="one", attachments=[]), ChatLine(li, "l1", "two", [])]
+    )
+    assert failed and all(answer.created for answer in answers)
+    assert sorted(Message.objects.values_list("body_text", flat=True)) == ["one", "two"]
 
 
 def test_a_resend_in_a_batch_is_answered_with_the_stored_message_and_order_is_kept(shop):
