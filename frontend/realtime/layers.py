@@ -211,9 +211,11 @@ class OneTripRedisChannelLayer(RedisChannelLayer):
             try:
                 message = await buffer.get()
             except asyncio.CancelledError:
-                self.receive_buffer.pop(channel, None)  # the socket's consumer stopped (as stock)
-                if self.receive_count == 1 and self._reader is not None:
-                    self._reader.cancel()  # nobody waits: stop taking messages off the list now
+                # The socket's consumer stopped (as stock). The reader is not cancelled when nobody else waits: a
+                # reader cancelled in its blocking pop may lose the message Redis just handed it, and until the
+                # cancellation lands it looks alive, so the next socket's receive would not start another one.
+                # It stops by itself after its trip.
+                self.receive_buffer.pop(channel, None)
                 raise
             finally:
                 self.receive_count -= 1

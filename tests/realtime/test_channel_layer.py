@@ -134,6 +134,7 @@ def test_messages_from_the_stock_layer_still_arrive():
 def test_a_message_an_interrupted_receive_took_is_delivered_once_afterwards():
     async def scenario():
         layer = _production_layer()
+        layer.brpop_timeout = 1  # the reader's blocking pop, after which it sees that nobody waits and stops
         socket = await layer.new_channel()
         group = f"team.cancel-{uuid.uuid4().hex}"
         await layer.group_add(group, socket)
@@ -144,6 +145,8 @@ def test_a_message_an_interrupted_receive_took_is_delivered_once_afterwards():
             waiting = asyncio.ensure_future(layer.receive(socket))
             await asyncio.sleep(0.2)
             waiting.cancel()
+            # ... the reader stops after its pop (it is not cancelled: that could lose what Redis handed it) ...
+            await asyncio.wait_for(layer._reader, timeout=3)
             # ... and a read whose reply was lost to a cancellation took a message into the backup.
             key = f"{layer.prefix}specific.{layer.client_prefix}!"
             await layer.group_send(group, {"type": "ticket.event", "n": 2})
@@ -229,3 +232,29 @@ def test_several_group_sends_in_one_trip_arrive_in_order_at_each_member():
     at_chat, at_team = asyncio.run(scenario())
     assert at_chat == list(range(0, 60, 3))
     assert at_team == list(range(60))
+
+
+def test_a_socket_that_connects_as_the_only_other_one_leaves_still_gets_its_messages():
+    """A chat socket refused at connect (its receive cancelled while it was the only one waiting), then at once
+    the visitor's real socket: its messages arrive (the reader was cancelled, looked alive until the
+    cancellation landed, and the new socket's receive started none: the agent's reply never came)."""
+
+    async def scenario():
+        layer = _production_layer()
+        refused, visitor = await layer.new_channel(), await layer.new_channel()
+        group = f"chat.cancel-{uuid.uuid4().hex}"
+        await layer.group_add(group, visitor)
+        try:
+            waiting = asyncio.ensure_future(layer.receive(refused))
+            await asyncio.sleep(0.05)  # the reader is blocked in its pop
+            waiting.cancel()
+            receiving = asyncio.ensure_future(layer.receive(visitor))  # before the cancellation landed
+            await asyncio.sleep(0.05)
+            await layer.group_send(group, {"type": "chat.frame", "text": "好的，请提供订单号"})
+            return await asyncio.wait_for(receiving, timeout=5)
+        finally:
+            await layer.group_discard(group, visitor)
+            await layer.flush()
+            await layer.close_pools()
+
+    assert asyncio.run(scenario())["text"] == "好的，请提供订单号"
