@@ -57,6 +57,9 @@ class InboundMessage:
     # The sender's identity with its person, when the caller has just read it in the open transaction (the chat's
     # group commit reads its batch's in one query); used only if it is this channel's identity of the address.
     sender: Identity | None = None
+    # The hinted ticket, when the caller has just locked it in the open transaction (the chat's group commit
+    # locks its batch's tickets in one statement); used only if it is the hinted ticket.
+    thread: Ticket | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,10 @@ def _open_thread(inbound: InboundMessage, person: Person) -> Ticket | None:
     """The hinted ticket, locked for the message about to be added (one read instead of a read and a lock)."""
     if inbound.ticket_id is None:
         return None
-    ticket = Ticket.objects.select_for_update().filter(pk=inbound.ticket_id, customer=person).first()
+    if inbound.thread is not None and inbound.thread.pk == inbound.ticket_id:
+        ticket = inbound.thread if inbound.thread.customer_id == person.pk else None
+    else:
+        ticket = Ticket.objects.select_for_update().filter(pk=inbound.ticket_id, customer=person).first()
     if ticket is None or (ticket.status == Status.CLOSED and not inbound.reopen_closed):
         return None
     ticket.customer = person

@@ -96,9 +96,13 @@ def _store_together(lines: list[ChatLine]) -> list[StoredLine]:
             with _savepoints_skipped():
                 # The visitors' chat identities in one query (a new visitor has none yet: the ingest creates it).
                 senders = identities_find(kind=IdentityKind.CHAT, values=[line.visitor.address for line in lines])
+                threads = _threads_locked(lines)
                 for i in order:
-                    with override(lines[i].language):
-                        answers[i] = _store(lines[i], sender=senders.get(lines[i].visitor.address))
+                    line = lines[i]
+                    with override(line.language):
+                        answers[i] = _store(
+                            line, sender=senders.get(line.visitor.address), thread=threads.get(line.visitor.ticket_id)
+                        )
             if connection.needs_rollback:  # a line's error was caught inside: the batch must not commit
                 raise TransactionManagementError("A chat line failed inside the batch")
     except BaseException:
@@ -107,6 +111,13 @@ def _store_together(lines: list[ChatLine]) -> list[StoredLine]:
             line.visitor.ticket_id = ticket_id
         raise
     return answers
+
+
+def _threads_locked(lines: list[ChatLine]) -> dict[int, Ticket]:
+    """The lines' conversations locked in one statement, in ascending order (two batches holding the same tickets
+    cannot deadlock), instead of one look-up and lock a line."""
+    ids = {line.visitor.ticket_id for line in lines} - {None}
+    return {ticket.pk: ticket for ticket in Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
 
 
 @contextmanager
@@ -130,11 +141,16 @@ def _store_alone(line: ChatLine) -> StoredLine | Exception:
         return exc
 
 
-def _store(line: ChatLine, sender: Identity | None = None) -> StoredLine:
+def _store(line: ChatLine, sender: Identity | None = None, thread: Ticket | None = None) -> StoredLine:
     visitor = line.visitor
     previous = visitor.ticket_id
     result = services.chat_message_ingest(
-        visitor=visitor, client_id=line.client_id, text=line.text, attachments=line.attachments, sender=sender
+        visitor=visitor,
+        client_id=line.client_id,
+        text=line.text,
+        attachments=line.attachments,
+        sender=sender,
+        thread=thread,
     )
     ticket = result.ticket
     return StoredLine(

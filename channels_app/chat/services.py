@@ -133,13 +133,20 @@ def chat_external_id(visitor: ChatVisitor, client_id: str) -> str:
 
 
 def chat_message_ingest(
-    *, visitor: ChatVisitor, client_id: str, text: str, attachments: list | None = None, sender: Identity | None = None
+    *,
+    visitor: ChatVisitor,
+    client_id: str,
+    text: str,
+    attachments: list | None = None,
+    sender: Identity | None = None,
+    thread: Ticket | None = None,
 ) -> IngestResult:
     """A visitor's message, stored once per client id (a resend after a lost ack returns the stored one).
 
     The first message opens the conversation (a chat ticket in the widget's queue); the
     following ones join it through the thread hint. `sender`: the visitor's chat identity with its
-    person, when the caller has just read it in the open transaction (the group commit reads its batch's)."""
+    person, when the caller has just read it in the open transaction (the group commit reads its batch's);
+    `thread`: the visitor's conversation, when the caller has just locked it (the group commit locks its batch's)."""
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > MAX_CLIENT_ID:
         raise ValidationError({"client_id": [_("Each message needs a client id of at most 64 characters.")]})
@@ -165,6 +172,7 @@ def chat_message_ingest(
             queue=widget.queue,
             attachments=new_attachments,
             sender=sender,
+            thread=thread,
         )
     )
     if visitor.ticket_id != result.ticket.pk:

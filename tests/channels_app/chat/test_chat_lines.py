@@ -82,12 +82,17 @@ def test_lines_stored_together_make_fewer_queries_than_one_by_one(shop):
     assert [answer.message.sender.value for answer in answers] == [v.address for v in visitors]
     assert {answer.ticket.customer_id for answer in answers} == {v.ticket.customer_id for v in visitors}
     # one line: identity, locked ticket, message, search queue, event, routing check (2), ticket touch,
-    # timeline, commit. Together: the visitors' identities in one query, the search-queue rows and timeline
-    # lines in one INSERT each, the routing check once for the batch (3), one commit: 4 a line (no savepoints
-    # inside the batch's transaction: a failing line fails the batch, then each is stored alone) and 8 a batch.
+    # timeline, commit. Together: the visitors' identities and their tickets (locked) in one query each, the
+    # search-queue rows and timeline lines in one INSERT each, the routing check once for the batch (3), one
+    # commit: 3 a line (no savepoints inside the batch's transaction: a failing line fails the batch, then each
+    # is stored alone) and 9 a batch.
     assert len(alone.captured_queries) <= 11
-    assert len(together.captured_queries) <= 10 * 4 + 8, [q["sql"][:60] for q in together.captured_queries]
+    assert len(together.captured_queries) <= 10 * 3 + 9, [q["sql"][:60] for q in together.captured_queries]
     assert not [q for q in together.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+    ticket_reads = [q["sql"] for q in together.captured_queries if q["sql"].startswith('SELECT "ticketing_ticket"')]
+    assert not [sql for sql in ticket_reads if '"ticketing_ticket"."id" = ' in sql]  # no look-up a line
+    locks = [sql for sql in ticket_reads if sql.endswith('ORDER BY "ticketing_ticket"."id" ASC FOR UPDATE')]
+    assert len(locks) == (1 if connection.features.has_select_for_update else 0)
 
 
 def test_an_error_caught_inside_a_line_of_a_batch_stores_the_lines_one_by_one(shop, monkeypatch):
@@ -197,3 +202,18 @@ def test_a_known_sender_is_used_only_for_its_own_address(db):
     )
     again = inbound_ingest(line)
     assert again.message.sender == first.message.sender and again.ticket == first.ticket
+
+
+def test_a_locked_thread_is_used_only_when_it_is_the_hinted_ticket_of_the_sender(db):
+    first = inbound_ingest(InboundMessage(channel="chat", sender_address="w:v1", external_id="x1", text="hi"))
+    other = inbound_ingest(InboundMessage(channel="chat", sender_address="w:v2", external_id="x2", text="hi"))
+    line = {"channel": "chat", "sender_address": "w:v1", "text": "more", "ticket_id": first.ticket.pk}
+    # another ticket than the hint: the hint is looked up instead
+    again = inbound_ingest(InboundMessage(**line, external_id="x3", thread=other.ticket))
+    assert again.ticket == first.ticket
+    # the hinted ticket, but it is not the sender's conversation: a new one starts, as with the look-up
+    stranger = Ticket.objects.get(pk=other.ticket.pk)
+    stranger.pk = first.ticket.pk
+    apart = inbound_ingest(InboundMessage(**line, external_id="x4", thread=stranger))
+    assert apart.ticket not in {first.ticket, other.ticket}
+    assert apart.ticket.customer == first.ticket.customer
