@@ -47,11 +47,13 @@ _publishing_batch = contextvars.ContextVar("ticket_events_publishing_batch", def
 
 
 @contextmanager
-def publishing_batched():
+def publishing_batched(*, into: list[tuple[str, dict]] | None = None):
     """Group sends after commits inside (ticket events, and the chat frames sent with `group_publish`)
     go out together on leaving, in one trip to the channel layer instead of one per send: for a worker
-    storing many messages per transaction (the mail poller) and for the chat socket's database thread."""
-    with scoped_value(_publishing_batch, list, after=_send_all):
+    storing many messages per transaction (the mail poller) and for the chat socket's database thread.
+    `into`: the (group, message) sends are put there on leaving, for the caller to send with
+    `publish_sends` from its own event loop (the chat's group commit), instead of being sent."""
+    with scoped_value(_publishing_batch, list, after=_send_all if into is None else into.extend):
         yield
 
 
@@ -66,8 +68,23 @@ async def _send_group(layer, group: str, messages: list[dict]) -> bool:
     return ok
 
 
+async def publish_sends(sends: list[tuple[str, dict]]) -> bool:
+    """(group, message) sends from an event loop: in one trip where the layer can (the production layer's
+    `group_send_many`), else each group's messages in order and different groups at the same time."""
+    layer = get_channel_layer()
+    if not sends or layer is None:
+        return not sends
+    return await _send_to_groups(layer, sends)
+
+
 async def _send_to_groups(layer, sends: list[tuple[str, dict]]) -> bool:
-    """Each group's messages in order; different groups at the same time."""
+    if hasattr(layer, "group_send_many"):
+        try:
+            await layer.group_send_many(sends)
+            return True
+        except Exception:  # a lost live update must never undo or break the write
+            logger.exception("Could not publish %s", [_what(message) for _group, message in sends])
+            return False
     by_group: dict[str, list[dict]] = {}
     for group, message in sends:
         by_group.setdefault(group, []).append(message)

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils.translation import override
@@ -25,12 +24,10 @@ from django.utils.translation import override
 from channels_app.chat import selectors, services
 from channels_app.chat.models import ChatVisitor
 from contact_center.deferred import inserts_deferred
-from contact_center.scoped import scoped_value
 from crm.models import Identity, IdentityKind
 from crm.selectors import identities_find
 from routing.batch import routing_batched
-from ticketing import events
-from ticketing.events import publishing_batched
+from ticketing.events import publish_sends, publishing_batched
 from ticketing.models import Message, Ticket
 from ticketing.sla.services import sla_policies_batched
 
@@ -71,11 +68,8 @@ def chat_lines_store(
     fails, that transaction is rolled back and each line is stored alone (so a bad line fails alone).
     `sends`: the committed lines' live events (group, message) are put there for the caller to send,
     instead of being sent on the way out."""
-    if sends is None:
-        batch = publishing_batched()  # every stored line's live events in one trip after the commits
-    else:
-        batch = scoped_value(events._publishing_batch, list, after=sends.extend)
-    with batch:
+    # every stored line's live events in one trip after the commits (or handed to the caller)
+    with publishing_batched(into=sends):
         if len(lines) > 1:
             try:
                 return _store_together(lines)
@@ -188,7 +182,9 @@ class LineCommitter:
                 )
             except Exception as exc:  # unexpected (each line's own error is in its answer): no line is acked
                 answers = [exc] * len(batch)
-            await _publish(sends)
+            # The batch's live events in one trip from this loop (not one a group and message from the database
+            # thread through this busy loop), before the visitors' acks.
+            await publish_sends(sends)
             for pending, answer in zip(batch, answers, strict=True):
                 if pending.answer.done():  # the socket closed meanwhile
                     continue
@@ -196,22 +192,6 @@ class LineCommitter:
                     pending.answer.set_exception(answer)
                 else:
                     pending.answer.set_result(answer)
-
-
-async def _publish(sends: list[tuple[str, dict]]) -> None:
-    """The batch's live events in one channel-layer trip (from the database thread: one trip per group and
-    message, each through this loop while the thread waits), before the visitors' acks."""
-    layer = get_channel_layer()
-    if not sends or layer is None:
-        return
-    try:
-        if hasattr(layer, "group_send_many"):
-            await layer.group_send_many(sends)
-        else:
-            for group, message in sends:
-                await layer.group_send(group, message)
-    except Exception:  # a lost live update never undoes the write: the history shows it on reconnect
-        logger.exception("Could not publish the live events of %s chat lines", len(sends))
 
 
 _committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LineCommitter] = weakref.WeakKeyDictionary()

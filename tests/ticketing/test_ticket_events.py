@@ -10,6 +10,7 @@ from django.db import transaction
 
 from tests import factories
 from tests.services import need_redis, redis_url
+from ticketing import events
 from ticketing.services import ticket_add_note
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,3 +100,42 @@ def test_paused_publishing_stores_events_but_broadcasts_none(org):
 
     assert async_to_sync(scenario)() == []
     assert TicketEvent.objects.filter(ticket=ticket, kind="note.added").count() == 1
+
+
+class _OneTripLayer:
+    """Records what a layer with the production layer's group_send_many is asked to send."""
+
+    def __init__(self):
+        self.trips = []
+
+    async def group_send_many(self, sends):
+        self.trips.append(list(sends))
+
+    async def group_send(self, group, message):
+        self.trips.append([(group, message)])
+
+
+def test_a_batch_of_live_updates_goes_in_one_trip_when_the_layer_can(monkeypatch):
+    layer = _OneTripLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    with events.publishing_batched():
+        events.group_publish("team.1", {"type": "ticket.event", "n": 1})
+        events.group_publish("supervisors", {"type": "ticket.event", "n": 2})
+        events.group_publish("team.1", {"type": "ticket.event", "n": 3})
+    assert layer.trips == [
+        [
+            ("team.1", {"type": "ticket.event", "n": 1}),
+            ("supervisors", {"type": "ticket.event", "n": 2}),
+            ("team.1", {"type": "ticket.event", "n": 3}),
+        ]
+    ]
+
+
+def test_a_batch_collected_into_a_list_is_left_to_the_caller_to_send(monkeypatch):
+    layer = _OneTripLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    sends = []
+    with events.publishing_batched(into=sends):
+        events.group_publish("team.1", {"type": "ticket.event", "n": 1})
+    assert layer.trips == [] and sends == [("team.1", {"type": "ticket.event", "n": 1})]
+    assert async_to_sync(events.publish_sends)(sends) and len(layer.trips) == 1

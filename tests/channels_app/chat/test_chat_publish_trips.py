@@ -9,7 +9,7 @@ from .conftest import communicator, hello, receive_type, run
 
 def test_a_line_on_an_open_chat_is_published_in_one_trip(shop, monkeypatch):
     trips = []
-    send_all, publish = events._send_all, lines._publish
+    send_all, publish = events._send_all, lines.publish_sends
     monkeypatch.setattr(events, "_send_all", lambda sends: trips.append([g for g, _m in sends]) or send_all(sends))
 
     async def publish_recorded(sends):
@@ -17,7 +17,7 @@ def test_a_line_on_an_open_chat_is_published_in_one_trip(shop, monkeypatch):
             trips.append([g for g, _m in sends])
         await publish(sends)
 
-    monkeypatch.setattr(lines, "_publish", publish_recorded)
+    monkeypatch.setattr(lines, "publish_sends", publish_recorded)
 
     async def scenario():
         comm = communicator()
