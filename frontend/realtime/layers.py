@@ -33,37 +33,10 @@ RECEIVE_BATCH = 100  # messages taken off a process's list per trip
 POOL_CONNECTIONS = 100  # per process and event loop, as redis-py's default
 POOL_WAIT_SECONDS = 20  # for a free connection before a command fails
 
-# KEYS[1]: the group. ARGV: now, group cutoff, message cutoff, list expiry, capacity, key prefix, message.
-# A channel "specific.<process>!<socket>" lives in the list "<prefix>specific.<process>!"; each list
-# gets one copy: HEADER, its channel names joined by commas, SEP, the serialized message.
-GROUP_SEND_LUA = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[2])
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-local lists, order = {}, {}
-for _, channel in ipairs(members) do
-    local bang = string.find(channel, '!', 1, true)
-    local key = ARGV[6] .. (bang and string.sub(channel, 1, bang) or channel)
-    if lists[key] == nil then
-        lists[key] = {}
-        table.insert(order, key)
-    end
-    table.insert(lists[key], channel)
-end
-local over = 0
-for _, key in ipairs(order) do
-    redis.call('ZREMRANGEBYSCORE', key, 0, ARGV[3])
-    if redis.call('ZCARD', key) < tonumber(ARGV[5]) then
-        redis.call('ZADD', key, ARGV[1], ARGV[8] .. table.concat(lists[key], ',') .. ARGV[9] .. ARGV[7])
-        redis.call('EXPIRE', key, ARGV[4])
-    else
-        over = over + #lists[key]
-    end
-end
-return {#members, over}
-"""
-
-# As GROUP_SEND_LUA for several messages in order. KEYS: the groups. ARGV: as there up to the key prefix, then
-# HEADER, SEP, and per message its group's index in KEYS, its score (increasing: a list keeps them in order) and it.
+# Group sends in one trip, in order. KEYS: the groups. ARGV: now, group cutoff, message cutoff, list expiry,
+# capacity, key prefix, HEADER, SEP, then per message its group's index in KEYS, its score (increasing: a list
+# keeps them in order) and it. A channel "specific.<process>!<socket>" lives in the list "<prefix>specific.<process>!";
+# each list gets one copy of a message: HEADER, its channel names joined by commas, SEP, the serialized message.
 GROUP_SEND_MANY_LUA = """
 local members_of = {}
 local over = 0
@@ -157,22 +130,7 @@ class OneTripRedisChannelLayer(RedisChannelLayer):
     async def group_send(self, group, message):
         if not self._one_trip():
             return await super().group_send(group, message)
-        assert self.require_valid_group_name(group), "Group name not valid"
-        now = time.time()
-        args = [
-            now,
-            int(now) - self.group_expiry,
-            int(now) - int(self.expiry),
-            int(self.expiry),
-            self.capacity,
-            self.prefix,
-            self.serialize(message),
-            HEADER,
-            SEP,
-        ]
-        members, over = await _run(self.connection(0), GROUP_SEND_LUA, [self._group_key(group)], args)
-        if over:
-            logger.info("%s of %s channels over capacity in group %s", over, members, group)
+        await self.group_send_many([(group, message)])
 
     async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:
         """Several group sends in one Redis trip, in order (stock: one trip per send, or four)."""
@@ -180,7 +138,7 @@ class OneTripRedisChannelLayer(RedisChannelLayer):
             return
         if not self._one_trip():
             for group, message in sends:
-                await self.group_send(group, message)
+                await super().group_send(group, message)
             return
         groups: dict[str, int] = {}
         per_send = []
