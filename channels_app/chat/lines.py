@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils.translation import override
 
-from channels_app.chat import selectors, services
+from channels_app.chat import batch_store, selectors, services
 from channels_app.chat.models import ChatVisitor
 from contact_center.deferred import inserts_deferred
 from crm.models import Identity, IdentityKind
@@ -91,8 +91,13 @@ def _store_together(lines: list[ChatLine]) -> list[StoredLine]:
                 # The visitors' chat identities in one query (a new visitor has none yet: the ingest creates it).
                 senders = identities_find(kind=IdentityKind.CHAT, values=[line.visitor.address for line in lines])
                 threads = _threads_locked(lines)
+                # The common case (a text line on its open conversation) in one INSERT and one UPDATE for all.
+                for i, message in batch_store.bulk_lines_store(lines, senders=senders, threads=threads).items():
+                    answers[i] = _stored_line(lines[i], message)
                 for i in order:
                     line = lines[i]
+                    if answers[i] is not None:
+                        continue
                     with override(line.language):
                         answers[i] = _store(
                             line, sender=senders.get(line.visitor.address), thread=threads.get(line.visitor.ticket_id)
@@ -154,6 +159,12 @@ def _store(line: ChatLine, sender: Identity | None = None, thread: Ticket | None
         frame=selectors.message_frame(result.message, client_id=line.client_id, attachments=bool(line.attachments)),
         queue=selectors.queue_position(ticket) if ticket.pk != previous else None,
     )
+
+
+def _stored_line(line: ChatLine, message: Message) -> StoredLine:
+    """A line stored in bulk: on its conversation, so no queue position."""
+    frame = selectors.message_frame(message, client_id=line.client_id, attachments=False)
+    return StoredLine(message=message, ticket=message.ticket, created=True, frame=frame, queue=None)
 
 
 class LineCommitter:

@@ -181,11 +181,11 @@ def chat_message_ingest(
     if result.created and attachments:
         ChatUpload.objects.filter(visitor=visitor, pk__in=[int(value) for value in attachments]).update(used=True)
     if result.created and (visitor.email or visitor.phone):
-        _link_contact_details(visitor, result.ticket)
+        link_contact_details(visitor, result.ticket)
     return result
 
 
-def _link_contact_details(visitor: ChatVisitor, ticket: Ticket) -> None:
+def link_contact_details(visitor: ChatVisitor, ticket: Ticket) -> None:
     """The pre-chat email/phone on the customer record, unless another customer already has them."""
     for kind, value in ((IdentityKind.EMAIL, visitor.email.lower()), (IdentityKind.PHONE, visitor.phone)):
         if value and not Identity.objects.filter(kind=kind, value=value).exists():
