@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
@@ -87,21 +86,21 @@ def _store_together(lines: list[ChatLine]) -> list[StoredLine]:
         # As the mail poller's batch: the timeline lines and search-queue rows in one INSERT each before the
         # commit, the routing check of all the lines' tickets together after it (not two queries a line).
         with routing_batched(), sla_policies_batched(), transaction.atomic(), inserts_deferred():
-            with _savepoints_skipped():
-                # The visitors' chat identities in one query (a new visitor has none yet: the ingest creates it).
-                senders = identities_find(kind=IdentityKind.CHAT, values=[line.visitor.address for line in lines])
-                threads = _threads_locked(lines)
-                # The common case (a text line on its open conversation) in one INSERT and one UPDATE for all.
-                for i, message in batch_store.bulk_lines_store(lines, senders=senders, threads=threads).items():
-                    answers[i] = _stored_line(lines[i], message)
-                for i in order:
-                    line = lines[i]
-                    if answers[i] is not None:
-                        continue
-                    with override(line.language):
-                        answers[i] = _store(
-                            line, sender=senders.get(line.visitor.address), thread=threads.get(line.visitor.ticket_id)
-                        )
+            # The visitors' chat identities in one query (a new visitor has none yet: the ingest creates it).
+            senders = identities_find(kind=IdentityKind.CHAT, values=[line.visitor.address for line in lines])
+            threads = _threads_locked(lines)
+            # The common case (a text line on its open conversation) in one INSERT and one UPDATE for all; the
+            # others (a new conversation, files, ...) through the ingest, with its savepoints.
+            for i, message in batch_store.bulk_lines_store(lines, senders=senders, threads=threads).items():
+                answers[i] = _stored_line(lines[i], message)
+            for i in order:
+                line = lines[i]
+                if answers[i] is not None:
+                    continue
+                with override(line.language):
+                    answers[i] = _store(
+                        line, sender=senders.get(line.visitor.address), thread=threads.get(line.visitor.ticket_id)
+                    )
             if connection.needs_rollback:  # a line's error was caught inside: the batch must not commit
                 raise TransactionManagementError("A chat line failed inside the batch")
     except BaseException:
@@ -117,18 +116,6 @@ def _threads_locked(lines: list[ChatLine]) -> dict[int, Ticket]:
     cannot deadlock), instead of one look-up and lock a line."""
     ids = {line.visitor.ticket_id for line in lines} - {None}
     return {ticket.pk: ticket for ticket in Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-
-
-@contextmanager
-def _savepoints_skipped():
-    """No savepoints for the ingest's nested blocks inside the batch's transaction: two statements a line
-    less. A line that fails fails the whole batch anyway (its error, or any later query on the marked
-    transaction, or the check before the commit), and then each line is stored alone, with savepoints."""
-    connection._savepoint_allowed = lambda: False  # read by both backends' savepoint() (this thread's wrapper)
-    try:
-        yield
-    finally:
-        del connection._savepoint_allowed
 
 
 def _store_alone(line: ChatLine) -> StoredLine | Exception:

@@ -82,12 +82,12 @@ def test_lines_stored_together_make_fewer_queries_than_one_by_one(shop):
     assert [answer.message.sender.value for answer in answers] == [v.address for v in visitors]
     assert {answer.ticket.customer_id for answer in answers} == {v.ticket.customer_id for v in visitors}
     # one line: identity, locked ticket, message, search queue, event, routing check (2), ticket touch,
-    # timeline, commit. Together: the visitors' identities and their tickets (locked) in one query each, the
-    # search-queue rows and timeline lines in one INSERT each, the routing check once for the batch (3), one
-    # commit: 3 a line (no savepoints inside the batch's transaction: a failing line fails the batch, then each
-    # is stored alone) and 9 a batch.
+    # timeline, commit. Together (lines on open conversations: channels_app/chat/batch_store.py): the visitors'
+    # identities and their tickets (locked) in one query each, the messages in one INSERT, the tickets' activity in
+    # one UPDATE, the events, search-queue rows and timeline lines in one INSERT each, the routing check once for
+    # the batch (3), one commit.
     assert len(alone.captured_queries) <= 11
-    assert len(together.captured_queries) <= 10 * 3 + 9, [q["sql"][:60] for q in together.captured_queries]
+    assert len(together.captured_queries) <= 12, [q["sql"][:60] for q in together.captured_queries]
     assert not [q for q in together.captured_queries if "SAVEPOINT" in q["sql"].upper()]
     ticket_reads = [q["sql"] for q in together.captured_queries if q["sql"].startswith('SELECT "ticketing_ticket"')]
     assert not [sql for sql in ticket_reads if '"ticketing_ticket"."id" = ' in sql]  # no look-up a line
@@ -96,29 +96,31 @@ def test_lines_stored_together_make_fewer_queries_than_one_by_one(shop):
 
 
 def test_an_error_caught_inside_a_line_of_a_batch_stores_the_lines_one_by_one(shop, monkeypatch):
-    """Without savepoints a caught error leaves the batch's transaction marked for rollback: the batch must
-    not be acked as stored; each line is stored alone instead."""
+    """An error caught inside a block without a savepoint leaves the batch's transaction marked for rollback: the
+    batch must not be acked as stored; each line is stored alone instead."""
     from django.db import IntegrityError, transaction
 
     wang, li = visitor(shop, "Wang"), visitor(shop, "Li")
     store = lines._store
-    failed = []
+    failed, batches = [], []
 
-    def store_with_a_caught_error(line, sender=None):
+    def store_with_a_caught_error(line, **kwargs):
+        batches.append(bool(kwargs))
         if line.visitor is li and not failed:
             failed.append(line)
             try:
-                with transaction.atomic():
+                with transaction.atomic(savepoint=False):
                     raise IntegrityError("caught and ignored inside the line")
             except IntegrityError:
                 pass
-        return store(line, sender=sender)
+        return store(line, **kwargs)
 
     monkeypatch.setattr(lines, "_store", store_with_a_caught_error)
     answers = chat_lines_store(
         [ChatLine(visitor=wang, client_id="w1", text="one", attachments=[]), ChatLine(li, "l1", "two", [])]
     )
     assert failed and all(answer.created for answer in answers)
+    assert batches == [True, True, False, False]  # in the batch, then each alone
     assert sorted(Message.objects.values_list("body_text", flat=True)) == ["one", "two"]
 
 
