@@ -2,18 +2,18 @@
 already locked by the batch. One INSERT for the batch's messages and one UPDATE for their tickets, instead of the
 ingest a line (`services.chat_message_ingest`, which stays the reference: any other line is stored through it).
 
-What the ingest does for such a line is kept: the message row (its post_save sent, so the search queue gets its
-row), the `message.received` event (its receivers: routing, the chat frame to the visitor's other tabs, the live
-update after the commit), the customer's timeline line, the ticket's `updated_at`, the pre-chat contact details.
-A line whose message may start an SLA timer, or that opens or reopens a conversation, carries files, or shares
-its conversation with another line of the batch, is left to the ingest. A resend (its client id already stored)
-fails the INSERT on the unique external id: the whole batch is then stored line by line, which answers it."""
+What the ingest does for such a line is kept: the message row, the search queue's row for its ticket (what the
+one post_save receiver of a message does), the `message.received` event (its receivers: routing, the chat frame
+to the visitor's other tabs, the live update after the commit), the customer's timeline line, the ticket's
+`updated_at`, the pre-chat contact details. A line whose message may start an SLA timer, or that opens or
+reopens a conversation, carries files, or shares its conversation with another line of the batch, is left to
+the ingest. A resend (its client id already stored) fails the INSERT on the unique external id: the whole batch
+is then stored line by line, which answers it."""
 
 from __future__ import annotations
 
 from django.db import connection
 from django.db.models import Max, Q
-from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -22,6 +22,8 @@ from channels_app.chat import services
 from channels_app.chat.models import ChatVisitor
 from crm.models import Identity, IdentityKind
 from crm.services import timeline_add
+from knowledge_base.indexing import index_after_commit
+from knowledge_base.models import DocKind
 from ticketing.events import ticket_event_record
 from ticketing.models import Channel, Direction, Message, Status, Ticket
 
@@ -52,6 +54,9 @@ def bulk_lines_store(lines: list, *, senders: dict[str, Identity], threads: dict
     Message.objects.bulk_create(list(messages.values()))
     tickets = [message.ticket for message in messages.values()]
     Ticket.objects.filter(pk__in=[ticket.pk for ticket in tickets]).update(updated_at=now)
+    # What Message's post_save receiver (knowledge_base.indexing) does, once for the batch instead of a message:
+    # each call looks through the transaction's commit callbacks.
+    index_after_commit(DocKind.TICKET, [ticket.pk for ticket in tickets])
     for i, message in messages.items():
         _stored(message, visitor=lines[i].visitor, language=lines[i].language, now=now)
     return messages
@@ -116,7 +121,6 @@ def _sla_may_move(tickets: list[Ticket], *, at) -> set[int]:
 def _stored(message: Message, *, visitor: ChatVisitor, language: str, now) -> None:
     """What saving the message one by one would have done after its INSERT (as in the ingest's order)."""
     ticket = message.ticket
-    post_save.send(sender=Message, instance=message, created=True, update_fields=None, raw=False, using="default")
     _no_attachments(message)
     ticket_event_record(ticket=ticket, kind="message.received", data={"message_id": message.id}, message=message)
     ticket.updated_at = now

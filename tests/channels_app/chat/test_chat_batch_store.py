@@ -155,6 +155,15 @@ def test_a_resend_in_a_bulk_batch_is_answered_with_the_stored_message_and_nothin
     assert sorted(events) == sorted(Message.objects.values_list("pk", flat=True))  # one event a stored message
 
 
+def test_the_search_queue_is_the_only_receiver_of_a_saved_message():
+    """The bulk path queues the search update of its messages' tickets itself instead of sending post_save for each:
+    a new receiver must be called from channels_app/chat/batch_store.py too."""
+    from django.db.models.signals import post_save
+
+    receivers = [receiver.__qualname__ for receiver in post_save._live_receivers(Message)[0]]
+    assert receivers == ["_message"]
+
+
 def test_a_batch_of_open_conversations_is_stored_in_a_few_statements(shop):
     visitors = [visitor(shop, f"V{n}") for n in range(10)]
     chat_lines_store([ChatLine(v, "first", "open", []) for v in visitors])
