@@ -2,7 +2,8 @@
 
 The demo is seeded once per module inside a transaction that is rolled back at
 the end, so the rest of the suite never sees it; each test runs in a savepoint
-inside it (pytest-django's `db`).
+inside it (pytest-django's `db`). Every test asks for `db`: pytest-django runs the tests without it
+after all the others, which would split the module and seed it twice.
 """
 
 import datetime as dt
@@ -82,7 +83,7 @@ def test_agents_have_skills_languages_capacity_and_teams(seeded, db):
     assert Department.objects.filter(parent__parent=head).exists()  # three levels
 
 
-def test_agent1_signs_in_with_the_demo_password(seeded, client):
+def test_agent1_signs_in_with_the_demo_password(seeded, db, client):
     assert client.login(username="agent1", password=settings.DEMO_PASSWORD)
     response = client.post(
         "/api/v1/auth/token/",
@@ -94,7 +95,7 @@ def test_agent1_signs_in_with_the_demo_password(seeded, client):
     assert response.json()["token"]
 
 
-def test_the_output_names_the_url_and_every_login(seeded):
+def test_the_output_names_the_url_and_every_login(seeded, db):
     assert f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}/" in seeded
     for username in DEMO_USERS:
         assert f"  {username} " in seeded
