@@ -57,6 +57,7 @@ from ticketing.services import (
     ticket_create,
     ticket_reply,
 )
+from ticketing.sla.services import sla_policies_batched
 
 RANDOM_SEED = 20260315
 PEOPLE = 300
@@ -550,7 +551,9 @@ def seed(*, now: dt.datetime | None = None, people: int = PEOPLE, tickets: int =
                 clock.settle()
                 people_rows.append(person)
 
-            _create_tickets(rng, clock, users, queues, people_rows, person_specs, count=tickets, now=now)
+            # The policies were written above and do not change while the history is written: read them once.
+            with sla_policies_batched():
+                _create_tickets(rng, clock, users, queues, people_rows, person_specs, count=tickets, now=now)
 
         # The demo's replies are history: they were delivered long ago, the outbox must not send them.
         Message.objects.filter(
