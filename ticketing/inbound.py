@@ -7,7 +7,7 @@ stored once, also when two processes ingest it at the same moment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -57,6 +57,9 @@ class InboundMessage:
     # The sender's identity with its person, when the caller has just read it in the open transaction (the chat's
     # group commit reads its batch's in one query); used only if it is this channel's identity of the address.
     sender: Identity | None = None
+    # True: `sender` is what the caller's look-up of the address in the open transaction found, also when it found
+    # nothing (a mail poller reads its batch's senders in one query), so the address is not looked up again.
+    sender_looked_up: bool = False
     # The hinted ticket, when the caller has just locked it in the open transaction (the chat's group commit
     # locks its batch's tickets in one statement); used only if it is the hinted ticket.
     thread: Ticket | None = None
@@ -89,7 +92,7 @@ def _resolve_sender(inbound: InboundMessage, *, savepoint: bool = True) -> tuple
     known = inbound.sender
     if known is not None and value is not None and (known.kind, known.value) == (kind, value):
         return known.person, known
-    if value is not None:
+    if value is not None and not (inbound.sender_looked_up and known is None):
         identity = identity_find(kind=kind, value=value)
         if identity is not None:
             return identity.person, identity
@@ -146,6 +149,8 @@ def inbound_ingest(inbound: InboundMessage, *, savepoint: bool = True) -> Ingest
     for attempt in range(RACE_ATTEMPTS):
         # A message on a known conversation is almost never a resend: insert first and let the unique
         # external id catch the resend (the transaction then rolls back and the look-up below answers).
+        if attempt and inbound.sender_looked_up:  # the sender may have been created meanwhile: look again
+            inbound = replace(inbound, sender_looked_up=False)
         if attempt or (inbound.ticket_id is None and inbound.maybe_stored):
             existing = message_by_external_id(channel=inbound.channel, external_id=inbound.external_id)
             if existing is not None:

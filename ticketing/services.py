@@ -3,18 +3,21 @@ comes from the console, the API, a websocket consumer, a channel or the worker."
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from contact_center.scoped import scoped_value
 from crm.models import Person
 from crm.services import tags_get_or_create, timeline_add
 from ticketing import transitions
@@ -45,6 +48,29 @@ class NewAttachment:
     content_type: str
     data: bytes
     content_id: str = ""
+
+
+_pending_numbers = contextvars.ContextVar("ticket_numbers_pending", default=None)
+
+
+@contextmanager
+def ticket_numbers_batched():
+    """Inside a worker's batch transaction (the mail poller's): a new ticket's number is written for the whole
+    batch in one UPDATE before the commit (`ticket_numbers_flush`) instead of one UPDATE after each insert.
+    Until then the new tickets' numbers are known in memory only; a reader of numbers in the batch flushes first."""
+    with scoped_value(_pending_numbers, list) as pending:
+        yield
+        if pending is not None:
+            ticket_numbers_flush()
+
+
+def ticket_numbers_flush() -> None:
+    """Write the numbers of the tickets created so far in the batch (a ticket rolled back with its savepoint
+    is simply not found; a number is its id plus the offset, so a reused id gets the right one)."""
+    pending = _pending_numbers.get()
+    if pending:
+        Ticket.objects.filter(pk__in=pending, number__isnull=True).update(number=F("id") + TICKET_NUMBER_OFFSET)
+        pending.clear()
 
 
 def _touch(ticket: Ticket, **fields) -> None:
@@ -137,7 +163,11 @@ def ticket_create(
             updated_at=now,
         )
         ticket.number = TICKET_NUMBER_OFFSET + ticket.pk
-        Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
+        pending = _pending_numbers.get()
+        if pending is not None and transaction.get_connection().in_atomic_block:
+            pending.append(ticket.pk)
+        else:
+            Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
         if tags:
             ticket.tags.set(tags_get_or_create(tags))
         ticket_event_record(ticket=ticket, kind="ticket.created", actor=by, data={"channel": channel})
@@ -511,6 +541,8 @@ __all__ = [
     "ticket_change_status",
     "ticket_create",
     "ticket_merge",
+    "ticket_numbers_batched",
+    "ticket_numbers_flush",
     "ticket_reply",
     "ticket_update",
 ]

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from channels_app.email.batch import BatchLookups, batch_lookups
 from channels_app.email.loops import NO_REPLY_SENDER, acknowledgement_refusal, acknowledgement_text
 from channels_app.email.parse import ParsedEmail, parse_email
 from channels_app.email.parse_child import ParserChild
@@ -36,7 +37,7 @@ from ticketing.events import publishing_batched, ticket_event_record
 from ticketing.inbound import InboundMessage, IngestResult, inbound_ingest
 from ticketing.models import Channel, DeliveryStatus, Message, Queue, Ticket
 from ticketing.selectors import default_queue, default_queue_batched, stored_external_ids
-from ticketing.services import NewAttachment, ticket_add_automatic_reply
+from ticketing.services import NewAttachment, ticket_add_automatic_reply, ticket_numbers_batched
 from ticketing.sla.services import sla_policies_batched
 
 logger = logging.getLogger("channels_app.email")
@@ -186,18 +187,21 @@ def email_ingest(
     maybe_stored: bool = True,
     compressed: bytes | None = None,
     savepoint: bool = True,
+    lookups: BatchLookups | None = None,
 ) -> EmailStored:
     """Store one received email (idempotent). Never raises on the content of `raw`.
     Its own transaction, or part of the caller's (the poller stores a batch in one, each email in a savepoint).
     `queue`: where a new ticket goes, when the caller has already looked it up (the mailbox's, else the default).
     `parsed`: `raw` parsed by the caller; `maybe_stored=False`: the caller found its external id not stored;
-    `compressed`: `raw` compressed by the caller (`RawEmail.compress`); `savepoint=False`: see `inbound_ingest`."""
+    `compressed`: `raw` compressed by the caller (`RawEmail.compress`); `savepoint=False`: see `inbound_ingest`.
+    `lookups`: the poller's batch look-ups (channels_app.email.batch), which also hold the new raw email."""
     parsed = parsed or parse_email(raw)
     with transaction.atomic(savepoint=False):
         bounced = email_mark_bounced(parsed)
         if bounced:
             return EmailStored(result=None, parsed=parsed, bounced=bounced)
-        hint = email_thread_hint(parsed)
+        hint = lookups.thread_hint(parsed) if lookups is not None else email_thread_hint(parsed)
+        sender, sender_looked_up = lookups.sender(parsed) if lookups is not None else (None, False)
         inbound = InboundMessage(
             channel=Channel.EMAIL,
             sender_address=parsed.from_address or parsed.reply_to,
@@ -217,6 +221,8 @@ def email_ingest(
             received_at=timezone.now(),
             reopen_closed=bool(mailbox and mailbox.reopen_closed),
             maybe_stored=maybe_stored,
+            sender=sender,
+            sender_looked_up=sender_looked_up,
         )
         result = inbound_ingest(inbound, savepoint=savepoint)
         if result.created and hint is not None and result.ticket.pk != hint:
@@ -230,9 +236,14 @@ def email_ingest(
             "size": len(raw),
         }
         if result.created:  # a message stored just now has no raw email yet: no lookup, no savepoint
-            RawEmail.objects.create(message=result.message, **fields)
+            if lookups is not None:
+                lookups.raw_defer(RawEmail(message=result.message, **fields))
+            else:
+                RawEmail.objects.create(message=result.message, **fields)
             raw_created = True
         else:
+            if lookups is not None:
+                lookups.flush()  # the message may be one stored earlier in the batch, its raw email not written yet
             _raw, raw_created = RawEmail.objects.get_or_create(message=result.message, defaults=fields)
         ack, refused = _acknowledge(parsed=parsed, result=result, mailbox=mailbox) if raw_created else (None, "")
     return EmailStored(result=result, parsed=parsed, bounced=[], acknowledgement=ack, acknowledgement_refused=refused)
@@ -383,6 +394,7 @@ def _batch_context():
         default_queue_batched(),
         transaction.atomic(),
         inserts_deferred(),
+        ticket_numbers_batched(),
     ):
         yield
 
@@ -399,24 +411,35 @@ def _store_batch(
             queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
             parsed = [p for p, _ in prepared] if prepared is not None else [_parsed(raw) for _uid, raw in items]
             compressed = [c for _, c in prepared] if prepared is not None else [None] * len(items)
-            # One query for the batch's resends.
+            # One query for the batch's resends, one each for its senders, threads and ticket numbers.
             stored = stored_external_ids(channel=Channel.EMAIL, external_ids=[p.external_id for p in parsed if p])
+            lookups = batch_lookups(parsed, stored=stored)
             for (_uid, raw), email, packed in zip(items, parsed, compressed, strict=True):
                 ingest = functools.partial(
                     email_ingest, raw=raw, mailbox=mailbox, queue=queue, parsed=email, compressed=packed
                 )
+                done = None
                 try:
                     try:
                         with transaction.atomic():  # the message's one savepoint
-                            ingest(maybe_stored=email is None or email.external_id in stored, savepoint=False)
+                            maybe_stored = email is None or email.external_id in stored
+                            done = ingest(maybe_stored=maybe_stored, savepoint=False, lookups=lookups)
                     except (IntegrityError, ValidationError):
                         # A resend in this batch, or stored meanwhile by another process: looked up first this time.
+                        done = None
+                        lookups.flush()
                         with transaction.atomic():
                             ingest(maybe_stored=True)
                 except Exception:
                     logger.exception("Mailbox %s: storing a message failed; keeping it flagged", mailbox.pk)
+                    done = None
+                    lookups.flush()
                     with transaction.atomic():
                         _store_unreadable(mailbox=mailbox, raw=raw)
+                if email is not None:
+                    created = done is not None and done.result is not None and done.result.created
+                    lookups.stored(email, done.result.message.sender if created else None)
+            lookups.flush()
             last = items[-1][0]
             Mailbox.objects.filter(pk=mailbox.pk, last_uid__lt=last).update(last_uid=last)
     except Exception:
