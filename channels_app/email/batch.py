@@ -94,6 +94,15 @@ class BatchLookups:
         self.flush()  # perhaps a ticket created earlier in this batch
         return email_thread_hint(parsed)
 
+    def checkpoint(self) -> tuple:
+        return dict(self.senders), set(self.looked_up), set(self.seen), len(self.raws)
+
+    def rollback(self, checkpoint: tuple) -> None:
+        """Back to the checkpoint, as the savepoint taken with it rolled back."""
+        senders, looked_up, seen, raws = checkpoint
+        self.senders, self.looked_up, self.seen = senders, looked_up, seen
+        del self.raws[raws:]
+
     def raw_defer(self, raw: RawEmail) -> None:
         """Inserted with the batch's others (dropped if the message's savepoint rolls back)."""
         self.raws.append((commit_marker(), raw))

@@ -9,7 +9,6 @@ Message-ID (or the hash of the raw bytes when there is none).
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import re
@@ -408,38 +407,16 @@ def _store_batch(
     `prepared`: each message's (parsed, compressed raw) from the parser process, else done here."""
     try:
         with _batch_context():
-            queue = _new_ticket_queue(mailbox)  # once, not for every new ticket
             parsed = [p for p, _ in prepared] if prepared is not None else [_parsed(raw) for _uid, raw in items]
             compressed = [c for _, c in prepared] if prepared is not None else [None] * len(items)
-            # One query for the batch's resends, one each for its senders, threads and ticket numbers.
-            stored = stored_external_ids(channel=Channel.EMAIL, external_ids=[p.external_id for p in parsed if p])
-            lookups = batch_lookups(parsed, stored=stored)
-            for (_uid, raw), email, packed in zip(items, parsed, compressed, strict=True):
-                ingest = functools.partial(
-                    email_ingest, raw=raw, mailbox=mailbox, queue=queue, parsed=email, compressed=packed
-                )
-                done = None
-                try:
-                    try:
-                        with transaction.atomic():  # the message's one savepoint
-                            maybe_stored = email is None or email.external_id in stored
-                            done = ingest(maybe_stored=maybe_stored, savepoint=False, lookups=lookups)
-                    except (IntegrityError, ValidationError):
-                        # A resend in this batch, or stored meanwhile by another process: looked up first this time.
-                        done = None
-                        lookups.flush()
-                        with transaction.atomic():
-                            ingest(maybe_stored=True)
-                except Exception:
-                    logger.exception("Mailbox %s: storing a message failed; keeping it flagged", mailbox.pk)
-                    done = None
-                    lookups.flush()
-                    with transaction.atomic():
-                        _store_unreadable(mailbox=mailbox, raw=raw)
-                if email is not None:
-                    created = done is not None and done.result is not None and done.result.created
-                    lookups.stored(email, done.result.message.sender if created else None)
-            lookups.flush()
+            batch = _Batch(
+                mailbox=mailbox,
+                queue=_new_ticket_queue(mailbox),  # once, not for every new ticket
+                messages=list(zip([raw for _uid, raw in items], parsed, compressed, strict=True)),
+            )
+            if not _store_together(batch):
+                _store_each(batch)
+            batch.lookups.flush()
             last = items[-1][0]
             Mailbox.objects.filter(pk=mailbox.pk, last_uid__lt=last).update(last_uid=last)
     except Exception:
@@ -447,6 +424,84 @@ def _store_batch(
         return 0
     mailbox.last_uid = max(mailbox.last_uid, items[-1][0])
     return len(items)
+
+
+class _Batch:
+    """A fetched batch's messages (raw, parsed or None, compressed or None) and what is looked up once for them."""
+
+    def __init__(self, *, mailbox: Mailbox, queue: Queue | None, messages: list) -> None:
+        self.mailbox, self.queue, self.messages = mailbox, queue, messages
+        parsed = [email for _raw, email, _packed in messages]
+        # One query for the batch's resends, one each for its senders, threads and ticket numbers.
+        self.stored = stored_external_ids(channel=Channel.EMAIL, external_ids=[p.external_id for p in parsed if p])
+        self.lookups = batch_lookups(parsed, stored=self.stored)
+
+    def ingest(self, raw: bytes, email: ParsedEmail | None, packed: bytes | None, *, earlier: set[str]) -> EmailStored:
+        """One message, in the caller's savepoint; looked up first when it is a resend (of this batch too)."""
+        maybe_stored = email is None or email.external_id in self.stored or email.external_id in earlier
+        done = email_ingest(
+            raw=raw,
+            mailbox=self.mailbox,
+            queue=self.queue,
+            parsed=email,
+            compressed=packed,
+            maybe_stored=maybe_stored,
+            savepoint=False,
+            lookups=self.lookups,
+        )
+        if email is not None:
+            earlier.add(email.external_id)
+            self.lookups.stored(email, _new_sender(done))
+        return done
+
+
+def _new_sender(done: EmailStored | None):
+    """The sender identity of the message stored just now, if it was (read from memory)."""
+    created = done is not None and done.result is not None and done.result.created
+    return done.result.message.sender if created else None
+
+
+def _store_together(batch: _Batch) -> bool:
+    """The batch's messages in one savepoint instead of one each: the usual case, where none fails. If one does,
+    all of them roll back with the savepoint and False says to store them one per savepoint (`_store_each`),
+    where a failing message fails alone: the same is stored either way, a failure costs the batch's work twice."""
+    if any(email is None for _raw, email, _packed in batch.messages):
+        return False  # the parser choked on one: it will fail
+    checkpoint = batch.lookups.checkpoint()
+    earlier: set[str] = set()
+    try:
+        with transaction.atomic():
+            for raw, email, packed in batch.messages:
+                batch.ingest(raw, email, packed, earlier=earlier)
+    except Exception:
+        logger.info("Mailbox %s: a message of the batch failed; storing them one at a time", batch.mailbox.pk)
+        batch.lookups.rollback(checkpoint)
+        return False
+    return True
+
+
+def _store_each(batch: _Batch) -> None:
+    """The batch's messages one per savepoint: one that fails is retried with a look-up first, else kept flagged."""
+    earlier: set[str] = set()
+    for raw, email, packed in batch.messages:
+        try:
+            try:
+                with transaction.atomic():  # the message's one savepoint
+                    batch.ingest(raw, email, packed, earlier=earlier)
+                continue
+            except (IntegrityError, ValidationError):
+                # A resend stored meanwhile by another process (or its sender created): looked up first this time.
+                batch.lookups.flush()
+                with transaction.atomic():
+                    email_ingest(raw=raw, mailbox=batch.mailbox, queue=batch.queue, parsed=email, compressed=packed)
+        except Exception:
+            logger.exception("Mailbox %s: storing a message failed; keeping it flagged", batch.mailbox.pk)
+            batch.lookups.flush()
+            with transaction.atomic():
+                _store_unreadable(mailbox=batch.mailbox, raw=raw)
+        if email is not None:
+            earlier.add(email.external_id)
+            batch.lookups.stored(email, None)  # stored some other way: its sender is looked up again
 
 
 def _parsed(raw: bytes) -> ParsedEmail | None:

@@ -6,7 +6,8 @@ from django.test.utils import CaptureQueriesContext
 
 from channels_app.email.inbound import _store_batch, email_thread_hint
 from channels_app.email.parse import parse_email
-from channels_app.models import OutboundEmail
+from channels_app.models import OutboundEmail, RawEmail
+from crm.models import Person
 from crm.services import company_create
 from tests import factories
 from tests.channels_app.email.test_batch_routing import email
@@ -87,11 +88,46 @@ def test_the_batch_default_queue_is_where_its_new_tickets_go(org):
     assert set(Ticket.objects.values_list("queue_id", flat=True)) == {queue.pk}
 
 
-def test_a_batch_takes_one_savepoint_a_message(org):
+def test_a_batch_takes_one_savepoint_for_its_messages_and_one_for_its_new_customers(org):
     with CaptureQueriesContext(connection) as queries:
         assert _store_batch(mailbox=make_mailbox(), items=[(n, email(n)) for n in range(1, 4)]) == 3
     savepoints = [q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
-    assert len(savepoints) == 3 + 1  # and one for the batch's new customers, created together
+    assert len(savepoints) == 2
+
+
+def test_a_message_failing_in_the_batchs_savepoint_still_fails_alone(org, monkeypatch, caplog):
+    from channels_app.email import inbound
+
+    real = inbound.email_mark_bounced
+
+    def exploding(parsed):
+        if parsed.message_id == "<batch-2@example.cn>":
+            raise RuntimeError("boom")
+        return real(parsed)
+
+    monkeypatch.setattr(inbound, "email_mark_bounced", exploding)
+    mailbox = make_mailbox()
+    items = [(1, email(1)), (2, email(2)), (3, email(3, sender="buyer1@example.cn"))]
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=mailbox, items=items) == 3
+    # The batch's savepoint rolled back, then one a message (and one more for the flagged one's fallback).
+    assert len([q for q in queries.captured_queries if q["sql"].startswith("ROLLBACK TO SAVEPOINT")]) == 2
+    assert "storing a message failed" in caplog.text
+    flagged = {m.external_id: m.flagged for m in Message.objects.all()}
+    assert flagged == {"<batch-1@example.cn>": False, "<batch-2@example.cn>": True, "<batch-3@example.cn>": False}
+    assert Ticket.objects.count() == 3 and RawEmail.objects.count() == 3
+    assert Message.objects.get(external_id="<batch-3@example.cn>").sender.person.name == "buyer1@example.cn"
+    assert Person.objects.filter(identities__value="buyer1@example.cn").count() == 1
+    mailbox.refresh_from_db()
+    assert mailbox.last_uid == 3
+
+
+def test_a_resend_within_the_batch_is_looked_up_not_failed_on(org):
+    items = [(1, email(1)), (2, email(2)), (3, email(1))]
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=make_mailbox(), items=items) == 3
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("ROLLBACK")]
+    assert Message.objects.count() == 2 and RawEmail.objects.count() == 2
 
 
 def test_an_email_stored_meanwhile_by_another_process_is_not_stored_again_nor_flagged(org, monkeypatch, caplog):
