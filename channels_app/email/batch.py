@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError
+from django.db.models import Prefetch, prefetch_related_objects
 
 from channels_app.email.parse import ParsedEmail
 from channels_app.email.threads import subject_ticket_number, thread_candidates
 from channels_app.models import OutboundEmail, RawEmail
 from contact_center.deferred import commit_marker, live_markers
 from crm.identifiers import normalize_email
-from crm.models import Identity, IdentityKind, Source
+from crm.models import Identity, IdentityKind, PersonCompany, Source
 from crm.selectors import identities_find
 from crm.services import FirstContact, persons_create_first_contacts
 from ticketing.models import Ticket
@@ -43,6 +44,9 @@ class BatchLookups:
     inbound: dict[str, Thread]  # Message-ID of our inbound emails → thread
     outbound: dict[str, Thread]  # Message-ID of our outbound emails → thread
     numbers: dict[int, Thread]  # ticket number → thread
+    # The tickets those threads name (not merged), locked in one statement; each handed out once, and none once a
+    # message may have changed it another way (its in-memory row would be stale).
+    tickets: dict[int, Ticket] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # Message-IDs of the batch's messages handled so far
     raws: list = field(default_factory=list)  # (commit marker, RawEmail) not inserted yet
 
@@ -53,9 +57,18 @@ class BatchLookups:
             return None, False
         return self.senders.get(value), True
 
-    def stored(self, parsed: ParsedEmail, identity: Identity | None) -> None:
-        """The message was stored (its savepoint released), with this sender identity."""
+    def thread(self, ticket_id: int | None) -> Ticket | None:
+        """The hinted ticket, locked at the start of the batch, if no message has had it yet."""
+        return self.tickets.pop(ticket_id, None) if ticket_id is not None else None
+
+    def stored(self, parsed: ParsedEmail, identity: Identity | None, ticket_id: int | None = None) -> None:
+        """The message was stored (its savepoint released), with this sender identity, on this ticket (None: stored
+        some other way, perhaps on any ticket)."""
         self.seen.add(parsed.message_id)
+        if ticket_id is None:
+            self.tickets.clear()
+        else:
+            self.tickets.pop(ticket_id, None)
         value = sender_value(parsed)
         if value is None:
             return
@@ -102,6 +115,7 @@ class BatchLookups:
         senders, looked_up, seen, raws = checkpoint
         self.senders, self.looked_up, self.seen = senders, looked_up, seen
         del self.raws[raws:]
+        self.tickets.clear()  # changed in memory by the rolled-back work
 
     def raw_defer(self, raw: RawEmail) -> None:
         """Inserted with the batch's others (dropped if the message's savepoint rolls back)."""
@@ -140,11 +154,6 @@ def batch_lookups(parsed: list[ParsedEmail | None], *, stored: set[str]) -> Batc
     values = {v for v in map(sender_value, emails) if v is not None}
     senders = identities_find(kind=IdentityKind.EMAIL, values=values) if values else {}
     contacts = _first_contacts(emails, set(senders), stored)
-    if contacts:
-        try:
-            senders.update(persons_create_first_contacts(contacts))
-        except IntegrityError:  # one was created meanwhile by another process: each looked up again, as it comes
-            values -= {c.email for c in contacts}
     candidates = {c for p in emails for c in thread_candidates(in_reply_to=p.in_reply_to, references=p.references)}
     inbound: dict[str, Thread] = {}
     if candidates:
@@ -162,17 +171,33 @@ def batch_lookups(parsed: list[ParsedEmail | None], *, stored: set[str]) -> Batc
         ).values_list("email_id", "ticket_id", "ticket__merged_into_id"):
             outbound.setdefault(email_id, (ticket_id, merged_into))
     numbers = {n for n in (subject_ticket_number(p.subject) for p in emails) if n is not None}
-    return BatchLookups(
-        senders=senders,
-        looked_up=values,
-        inbound=inbound,
-        outbound=outbound,
-        numbers={
+    by_number: dict[int, Thread] = {}
+    if numbers:
+        by_number = {
             number: (pk, merged_into)
             for number, pk, merged_into in Ticket.objects.filter(number__in=numbers).values_list(
                 "number", "pk", "merged_into_id"
             )
         }
-        if numbers
+    if senders:  # the known customers' companies, for their new tickets (ticketing.services._primary_company)
+        prefetch_related_objects(
+            [identity.person for identity in senders.values()],
+            Prefetch("company_links", queryset=PersonCompany.objects.select_related("company").order_by("pk")),
+        )
+    if contacts:
+        try:
+            senders.update(persons_create_first_contacts(contacts))
+        except IntegrityError:  # one was created meanwhile by another process: each looked up again, as it comes
+            values -= {c.email for c in contacts}
+    threads = {t for t, merged_into in [*inbound.values(), *outbound.values(), *by_number.values()] if not merged_into}
+    return BatchLookups(
+        senders=senders,
+        looked_up=values,
+        inbound=inbound,
+        outbound=outbound,
+        numbers=by_number,
+        # In ascending ids, as the chat's group commit locks its batch's tickets.
+        tickets={t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=threads).order_by("pk")}
+        if threads
         else {},
     )

@@ -222,6 +222,7 @@ def email_ingest(
             maybe_stored=maybe_stored,
             sender=sender,
             sender_looked_up=sender_looked_up,
+            thread=lookups.thread(hint) if lookups is not None else None,
         )
         result = inbound_ingest(inbound, savepoint=savepoint)
         if result.created and hint is not None and result.ticket.pk != hint:
@@ -451,7 +452,8 @@ class _Batch:
         )
         if email is not None:
             earlier.add(email.external_id)
-            self.lookups.stored(email, _new_sender(done))
+            ticket_id = done.result.ticket.pk if done.result is not None else None
+            self.lookups.stored(email, _new_sender(done), ticket_id)
         return done
 
 

@@ -164,3 +164,19 @@ def test_a_sender_created_meanwhile_by_another_process_gets_the_message_once_and
     assert missed
     assert Message.objects.count() == 2 and not Message.objects.filter(flagged=True).exists()
     assert len({m.sender.person_id for m in Message.objects.select_related("sender")}) == 1
+
+
+def test_the_tickets_a_batch_replies_to_are_read_and_locked_together(org):
+    mailbox = make_mailbox()
+    assert _store_batch(mailbox=mailbox, items=[(1, email(1)), (2, email(2))]) == 2
+    items = [
+        (3, email(3, sender="buyer1@example.cn", in_reply_to="<batch-1@example.cn>")),
+        (4, email(4, sender="buyer2@example.cn", in_reply_to="<batch-2@example.cn>")),
+        (5, email(5, sender="buyer1@example.cn", in_reply_to="<batch-1@example.cn>")),  # the same ticket again
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert _store_batch(mailbox=mailbox, items=items) == 3
+    per_message = [q for q in queries.captured_queries if '"ticketing_ticket"."customer_id" =' in q["sql"]]
+    assert len(per_message) == 1  # only the second reply to one ticket reads it again (it changed in the batch)
+    counts = {t.subject: t.messages.count() for t in Ticket.objects.all()}
+    assert counts == {"订单 1 还没发货": 3, "订单 2 还没发货": 2}
