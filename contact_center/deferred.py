@@ -9,6 +9,7 @@ The rows get their post_save signal (created=True) after the bulk insert, still 
 from __future__ import annotations
 
 import contextvars
+import weakref
 from contextlib import contextmanager
 
 from django.db import transaction
@@ -32,9 +33,22 @@ def commit_marker() -> _Marker:
     return marker
 
 
+# Per connection: [its on_commit list, the ids of the callbacks in it, how many of them are in the set].
+_known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def live_markers() -> set[int]:
-    """The ids of the on_commit callbacks the open transaction still holds."""
-    return {id(func) for _sids, func, _robust in transaction.get_connection().run_on_commit}
+    """The ids of the on_commit callbacks the open transaction still holds (read it at once: the set grows).
+    Django appends a callback to the list and replaces the list when a savepoint rolls back or the transaction
+    ends, so the set is extended while the list is the same one, not rebuilt at each of a batch's calls."""
+    connection = transaction.get_connection()
+    callbacks = connection.run_on_commit
+    known = _known.get(connection)
+    if known is None or known[0] is not callbacks or known[2] > len(callbacks):
+        known = _known[connection] = [callbacks, set(), 0]  # holding the list: its id cannot be reused meanwhile
+    known[1].update(id(func) for _sids, func, _robust in callbacks[known[2] :])
+    known[2] = len(callbacks)
+    return known[1]
 
 
 def insert_or_defer(objects: list) -> None:
