@@ -5,6 +5,8 @@ threads.py     subject prefixes, [#number] references, reply chains (pure)
 loops.py       when an automatic acknowledgement is allowed (pure)
 inbound.py     email_ingest (→ ticketing.inbound.inbound_ingest, RawEmail, bounces, acknowledgements) and the IMAP
                poller mailbox_poll: each message, its raw bytes and the mailbox's last UID commit together
+batch.py       what the poller looks up once a batch (senders, threads, [#number] subjects) and writes together
+               (new customers, raw emails, ticket numbers); the per-message ingest reads its answers
 parse_child.py the poller's parser process: parses and compresses the next fetched batch while this one is stored
                (any trouble with it: parsed in the poller as before)
 outbound.py    the outbox: queued email replies → OutboundEmail rows, claimed in chunks with a conditional UPDATE,
